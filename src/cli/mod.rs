@@ -1,0 +1,69 @@
+//! The `sim` command line: argument parsing (clap derive), one file per
+//! subcommand. This is the only part of the crate that decides file names,
+//! writes to stdout and maps outcomes to exit codes.
+//!
+//! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
+//! was invalid or the run could not be done.
+
+mod files;
+mod interrupt;
+pub mod run;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Deterministic simulator of database connection-pool exhaustion.
+#[derive(Debug, Parser)]
+#[command(name = "sim", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Simulate one scenario; write timeline.csv, summary.json and plots.
+    Run(run::Args),
+}
+
+/// Exit code for a failed check.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit code for invalid input or a run that could not be done.
+pub const EXIT_ERROR: u8 = 2;
+
+/// Runs the parsed command and turns its outcome into an exit code, printing
+/// errors as `error: ...` on stderr. A closed stdout (`sim run x | head`) is not
+/// an error.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run(args) => run::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            let _ = writeln!(io::stderr(), "error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Whether an error is (caused by) writing to a closed pipe.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

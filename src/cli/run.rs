@@ -1,0 +1,147 @@
+//! `sim run`: simulate one scenario and write its outputs.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
+use crate::engine::SimDuration;
+use crate::metrics::RunResult;
+use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
+use crate::output::csv::{RequestCsv, write_timeline};
+use crate::output::json::write_summary;
+use crate::plot;
+use crate::scenario::{self, Scenario, units::parse_duration};
+
+/// Arguments of `sim run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Scenario file (YAML).
+    pub file: PathBuf,
+    /// Output folder [default: out/<scenario name>/].
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Seed for every random stream [default: the scenario's `seed`].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Timeline bucket width, e.g. 100ms or 10s [default: the scenario's `timeline.bucket`].
+    #[arg(long, value_parser = parse_bucket)]
+    pub bucket: Option<SimDuration>,
+    /// Also write requests.csv: one row per request (streamed, can be large).
+    #[arg(long)]
+    pub requests: bool,
+    /// Skip the PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+    /// Stop with an error after this many events (guards against runaway scenarios).
+    #[arg(long, default_value_t = DEFAULT_MAX_EVENTS)]
+    pub max_events: u64,
+    /// Print nothing on stdout.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_bucket(s: &str) -> Result<SimDuration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("the bucket must be longer than zero".into()),
+        d => Ok(d),
+    }
+}
+
+/// Loads the scenario, applying a bucket override.
+pub fn load(file: &Path, bucket: Option<SimDuration>) -> Result<Scenario> {
+    let mut s = scenario::load(file)?;
+    if let Some(b) = bucket {
+        s.bucket = b;
+    }
+    Ok(s)
+}
+
+/// Runs `sim run`.
+pub fn run(args: &Args) -> Result<u8> {
+    let scenario = load(&args.file, args.bucket)?;
+    let seed = args.seed.unwrap_or(scenario.seed);
+    let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    ensure_dir(&out)?;
+
+    let names = scenario.workloads.iter().map(|w| w.name.clone()).collect();
+    let mut request_file = None;
+    let mut request_csv = None;
+    if args.requests {
+        let (streamed, w) = Streamed::create(&out.join("requests.csv"))?;
+        request_file = Some(streamed);
+        request_csv = Some(RequestCsv::new(w, names)?);
+    }
+    let stop = super::interrupt::flag();
+    let should_stop = move || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let opts = RunOptions {
+        seed,
+        max_events: args.max_events,
+        sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
+        should_stop: Some(&should_stop),
+    };
+    let result = Simulation::new(&scenario, seed)
+        .run(opts)
+        .with_context(|| format!("simulating {}", args.file.display()))?;
+    if let (Some(csv), Some(file)) = (request_csv, request_file) {
+        csv.finish().context("writing requests.csv")?;
+        file.commit()?;
+    }
+    let written = write_outputs(&result, &out, !args.no_plots)?;
+    if !args.quiet {
+        print_summary(&mut io::stdout().lock(), &result, &out, &written, args.requests)?;
+    }
+    Ok(0)
+}
+
+/// Writes timeline.csv, summary.json and (optionally) the four PNGs; returns the file names.
+pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
+    write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
+    write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
+    let mut written = vec!["timeline.csv", "summary.json"];
+    if plots {
+        type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
+        let figures: [(&str, Render); 4] = [
+            ("latency.png", plot::latency_png),
+            ("queue_depth.png", plot::queue_depth_png),
+            ("errors.png", plot::errors_png),
+            ("dashboard.png", plot::dashboard_png),
+        ];
+        for (name, render) in figures {
+            let bytes = render(r).with_context(|| format!("drawing {name}"))?;
+            write_bytes_atomic(&out.join(name), &bytes)?;
+            written.push(name);
+        }
+    }
+    Ok(written)
+}
+
+fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str], requests: bool) -> io::Result<()> {
+    let s = &r.summary;
+    let q = &s.requests;
+    writeln!(
+        w,
+        "{}: seed {}, {:.1} s simulated, {} events (scenario {})",
+        r.meta.name, r.meta.seed, s.duration_s, r.meta.events, r.meta.scenario_hash
+    )?;
+    writeln!(
+        w,
+        "  requests  {} total, {} ok, {} timed out (503), {} failed, {} unfinished",
+        q.total, q.ok, q.timed_out, q.failed, q.unfinished
+    )?;
+    let l = &s.latency_ms;
+    writeln!(w, "  latency   p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p95, l.p99, l.max)?;
+    let a = &s.acquire_wait_ms;
+    writeln!(w, "  acquire   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {:.1} ms", a.p50, a.p99, a.max, a.mean)?;
+    writeln!(w, "  peak      {} waiting for a connection, {} connections in use", s.queue_depth_max, s.pool_used_max)?;
+    match s.first_503_s {
+        Some(t) => writeln!(w, "  first 503 at {t:.3} s")?,
+        None => writeln!(w, "  no 503s")?,
+    }
+    let mut files: Vec<&str> = written.to_vec();
+    if requests {
+        files.push("requests.csv");
+    }
+    writeln!(w, "  wrote     {}/{{{}}}", out.display(), files.join(", "))
+}

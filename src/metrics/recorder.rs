@@ -1,0 +1,276 @@
+//! The recorder: folds what the model reports into timeline buckets and totals.
+//!
+//! The model calls it in simulated-time order. Each call first closes every
+//! bucket that ended before the call's time, so a bucket's figures cover exactly
+//! `[start, start + width)`. Gauges (connections in use, waiting requests) are
+//! integrated over time for their means.
+
+use super::histogram::DurationHistogram;
+use super::{Bucket, Outcome, RequestCounts, Summary};
+use crate::engine::{SimDuration, SimTime};
+
+/// Collects the timeline and the summary of one run.
+#[derive(Debug)]
+pub struct Recorder {
+    width: SimDuration,
+    bucket_start: SimTime,
+    bucket_end: SimTime,
+    timeline: Vec<Bucket>,
+    cur: Counts,
+    // Gauges: current values and their time integrals within the bucket.
+    used: u32,
+    waiting: u32,
+    max_size: u32,
+    last_t: SimTime,
+    used_area: u128,
+    waiting_area: u128,
+    run_used_area: u128,
+    used_max: u32,
+    free_min: u32,
+    waiting_max: u32,
+    // Per-bucket distributions (2 significant digits: plots need no more).
+    bucket_latency: DurationHistogram,
+    bucket_wait: DurationHistogram,
+    // Whole-run figures.
+    latency: DurationHistogram,
+    wait: DurationHistogram,
+    totals: Counts,
+    exhaustion_total: u64,
+    queue_depth_max: u32,
+    pool_used_max: u32,
+    first_503: Option<SimTime>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    arrivals: u64,
+    ok: u64,
+    timed_out: u64,
+    failed: u64,
+}
+
+impl Recorder {
+    /// A recorder with buckets of `width` and the pool size at the start.
+    pub fn new(width: SimDuration, max_size: u32) -> Recorder {
+        Recorder {
+            width,
+            bucket_start: SimTime::ZERO,
+            bucket_end: SimTime::ZERO + width,
+            timeline: Vec::new(),
+            cur: Counts::default(),
+            used: 0,
+            waiting: 0,
+            max_size,
+            last_t: SimTime::ZERO,
+            used_area: 0,
+            waiting_area: 0,
+            run_used_area: 0,
+            used_max: 0,
+            free_min: max_size,
+            waiting_max: 0,
+            bucket_latency: DurationHistogram::new(2),
+            bucket_wait: DurationHistogram::new(2),
+            latency: DurationHistogram::new(3),
+            wait: DurationHistogram::new(3),
+            totals: Counts::default(),
+            exhaustion_total: 0,
+            queue_depth_max: 0,
+            pool_used_max: 0,
+            first_503: None,
+        }
+    }
+
+    /// Closes every bucket that ends at or before `t` and integrates gauges up to `t`.
+    #[inline]
+    fn advance_to(&mut self, t: SimTime) {
+        while t >= self.bucket_end {
+            self.integrate(self.bucket_end);
+            self.close_bucket();
+        }
+        self.integrate(t);
+    }
+
+    #[inline]
+    fn integrate(&mut self, t: SimTime) {
+        let dt = (t - self.last_t).0 as u128;
+        self.used_area += self.used as u128 * dt;
+        self.waiting_area += self.waiting as u128 * dt;
+        self.last_t = t;
+    }
+
+    fn close_bucket(&mut self) {
+        let width = (self.bucket_end - self.bucket_start).0 as f64;
+        self.run_used_area += self.used_area;
+        self.timeline.push(Bucket {
+            t_s: self.bucket_start.as_secs_f64(),
+            arrivals: self.cur.arrivals,
+            ok: self.cur.ok,
+            timed_out: self.cur.timed_out,
+            failed: self.cur.failed,
+            db_pool_used_size_max: self.used_max,
+            db_pool_used_size_mean: self.used_area as f64 / width,
+            db_pool_free_size_min: self.free_min,
+            db_pool_waiting_requests_max: self.waiting_max,
+            db_pool_waiting_requests_mean: self.waiting_area as f64 / width,
+            db_pool_max_size: self.max_size,
+            db_pool_exhaustion_total: self.exhaustion_total,
+            latency_ms: self.bucket_latency.percentiles(),
+            acquire_wait_ms_p99: self.bucket_wait.quantile_ms(0.99),
+        });
+        self.cur = Counts::default();
+        self.used_area = 0;
+        self.waiting_area = 0;
+        self.used_max = self.used;
+        self.waiting_max = self.waiting;
+        self.free_min = self.max_size.saturating_sub(self.used);
+        self.bucket_latency.reset();
+        self.bucket_wait.reset();
+        self.bucket_start = self.bucket_end;
+        self.bucket_end = self.bucket_end + self.width;
+    }
+
+    /// A request arrived.
+    #[inline]
+    pub fn arrival(&mut self, t: SimTime) {
+        self.advance_to(t);
+        self.cur.arrivals += 1;
+        self.totals.arrivals += 1;
+    }
+
+    /// A request got a connection after waiting `wait`.
+    #[inline]
+    pub fn acquired(&mut self, t: SimTime, wait: SimDuration) {
+        self.advance_to(t);
+        self.bucket_wait.record(wait);
+        self.wait.record(wait);
+    }
+
+    /// A request gave up waiting after `wait` (the acquire timeout).
+    #[inline]
+    pub fn timed_out(&mut self, t: SimTime, wait: SimDuration) {
+        self.advance_to(t);
+        self.bucket_wait.record(wait);
+        self.wait.record(wait);
+        self.exhaustion_total += 1;
+    }
+
+    /// A request was answered, `latency` after it arrived.
+    #[inline]
+    pub fn responded(&mut self, t: SimTime, latency: SimDuration, outcome: Outcome) {
+        self.advance_to(t);
+        self.bucket_latency.record(latency);
+        self.latency.record(latency);
+        match outcome {
+            Outcome::Ok => {
+                self.cur.ok += 1;
+                self.totals.ok += 1;
+            }
+            Outcome::TimedOut => {
+                self.cur.timed_out += 1;
+                self.totals.timed_out += 1;
+                self.first_503.get_or_insert(t);
+            }
+            Outcome::Failed => {
+                self.cur.failed += 1;
+                self.totals.failed += 1;
+            }
+        }
+    }
+
+    /// The pools' totals changed: connections in use, requests waiting, pool size.
+    #[inline]
+    pub fn pool_level(&mut self, t: SimTime, used: u32, waiting: u32, max_size: u32) {
+        self.advance_to(t);
+        self.used = used;
+        self.waiting = waiting;
+        self.max_size = max_size;
+        self.used_max = self.used_max.max(used);
+        self.waiting_max = self.waiting_max.max(waiting);
+        self.free_min = self.free_min.min(max_size.saturating_sub(used));
+        self.pool_used_max = self.pool_used_max.max(used);
+        self.queue_depth_max = self.queue_depth_max.max(waiting);
+    }
+
+    /// Closes the timeline at `end` (a partial last bucket is kept and reported
+    /// over its true width) and builds the summary; `unfinished` counts requests
+    /// still in flight.
+    pub fn finish(mut self, end: SimTime, unfinished: u64) -> (Vec<Bucket>, Summary) {
+        self.advance_to(end);
+        if end > self.bucket_start {
+            self.bucket_end = end;
+            self.close_bucket();
+        } else if self.timeline.is_empty() {
+            // A run that ends at time zero still reports one (empty) bucket.
+            self.close_bucket();
+        }
+        let total = self.totals.arrivals;
+        let duration_s = end.as_secs_f64();
+        let summary = Summary {
+            requests: RequestCounts {
+                total,
+                ok: self.totals.ok,
+                timed_out: self.totals.timed_out,
+                failed: self.totals.failed,
+                unfinished,
+                timed_out_rate: if total == 0 { 0.0 } else { self.totals.timed_out as f64 / total as f64 },
+            },
+            latency_ms: self.latency.stats(),
+            acquire_wait_ms: self.wait.stats(),
+            queue_depth_max: self.queue_depth_max,
+            pool_used_max: self.pool_used_max,
+            pool_used_mean: if end.0 == 0 { 0.0 } else { self.run_used_area as f64 / end.0 as f64 },
+            db_pool_exhaustion_total: self.exhaustion_total,
+            first_503_s: self.first_503.map(|t| t.as_secs_f64()),
+            throughput_ok_per_s: if duration_s > 0.0 { self.totals.ok as f64 / duration_s } else { 0.0 },
+            duration_s,
+        };
+        (self.timeline, summary)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: u64) -> SimTime {
+        SimTime(x * 1_000_000_000)
+    }
+
+    #[test]
+    fn gauges_are_time_weighted_within_buckets() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5);
+        r.pool_level(SimTime(0), 5, 0, 5);
+        r.pool_level(SimTime(500_000_000), 1, 3, 5);
+        let (tl, sum) = r.finish(s(2), 0);
+        assert_eq!(tl.len(), 2);
+        assert!((tl[0].db_pool_used_size_mean - 3.0).abs() < 1e-12);
+        assert_eq!(tl[0].db_pool_used_size_max, 5);
+        assert_eq!(tl[0].db_pool_free_size_min, 0);
+        assert!((tl[0].db_pool_waiting_requests_mean - 1.5).abs() < 1e-12);
+        assert_eq!(tl[1].db_pool_used_size_max, 1);
+        assert!((tl[1].db_pool_used_size_mean - 1.0).abs() < 1e-12);
+        assert!((sum.pool_used_mean - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn events_land_in_the_bucket_of_their_time() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5);
+        r.arrival(SimTime(999_999_999));
+        r.arrival(s(1));
+        r.responded(s(3), SimDuration::from_secs(2), Outcome::TimedOut);
+        let (tl, sum) = r.finish(s(4), 1);
+        assert_eq!(tl.iter().map(|b| b.arrivals).collect::<Vec<_>>(), vec![1, 1, 0, 0]);
+        assert_eq!(tl[3].timed_out, 1);
+        assert_eq!(sum.first_503_s, Some(3.0));
+        assert_eq!(sum.requests.unfinished, 1);
+        assert!(tl[2].latency_ms.is_none());
+    }
+
+    #[test]
+    fn a_partial_last_bucket_is_kept() {
+        let r = Recorder::new(SimDuration::from_secs(1), 5);
+        let (tl, _) = r.finish(SimTime(2_500_000_000), 0);
+        assert_eq!(tl.len(), 3);
+        assert_eq!(tl[2].t_s, 2.0);
+    }
+}

@@ -1,0 +1,58 @@
+//! `summary.json`: the run's metadata and whole-run figures.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::round3;
+use crate::metrics::RunResult;
+
+/// The summary as a JSON value: metadata first, then the figures, floats rounded
+/// to three decimals.
+pub fn summary_value(r: &RunResult) -> Value {
+    let mut v = json!({
+        "name": r.meta.name,
+        "description": r.meta.description,
+        "seed": r.meta.seed,
+        "scenario_hash": r.meta.scenario_hash,
+        "version": r.meta.version,
+        "bucket_s": r.meta.bucket_s,
+        "events": r.meta.events,
+    });
+    let figures = serde_json::to_value(&r.summary).unwrap_or(Value::Null);
+    if let (Value::Object(out), Value::Object(fig)) = (&mut v, figures) {
+        out.extend(fig);
+    }
+    round_floats(&mut v);
+    v
+}
+
+/// Writes `summary.json` (pretty-printed, newline-terminated).
+pub fn write_summary<W: Write>(mut w: W, r: &RunResult) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut w, &summary_value(r))?;
+    writeln!(w)?;
+    w.flush()
+}
+
+/// Rounds every float in a JSON tree to three decimals (integers are untouched).
+pub fn round_floats(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(x) = n.as_f64().and_then(|x| serde_json::Number::from_f64(round3(x))) {
+                *n = x;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(round_floats),
+        Value::Object(map) => map.values_mut().for_each(round_floats),
+        _ => {}
+    }
+}
+
+/// Looks up a dotted path (`requests.timed_out`, `latency_ms.p99`) in a JSON tree.
+pub fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(v, |cur, seg| match cur {
+        Value::Object(m) => m.get(seg),
+        _ => None,
+    })
+}
+

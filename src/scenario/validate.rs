@@ -1,0 +1,899 @@
+//! From the positioned YAML tree to a typed [`Scenario`], checking every key.
+//!
+//! Each `p_*` function checks one kind of value and records an [`Issue`] (with
+//! the node's position and the key's dotted path) instead of stopping, so a user
+//! sees every problem of a file in one run. Defaults live here and nowhere else;
+//! `docs/scenarios.md` documents the same keys and defaults.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::units::{MAX_DURATION, parse_duration, parse_rate};
+use super::yaml::{self, Key, Node, Pos, Value, push_segment};
+use super::{
+    Change, ClassId, ClassSpec, Issue, PoolId, PoolSpec, Scenario, ScenarioError, TimedChange, WorkloadId, WorkloadKind,
+    WorkloadSpec,
+};
+use crate::engine::{SimDuration, SimTime};
+use crate::workload::{ArrivalProcess, Dist, RateProfile, RateStage, UserSchedule, UserStage};
+
+/// Default acquire timeout: HikariCP's `connectionTimeout` default of 30 s.
+pub const DEFAULT_ACQUIRE_TIMEOUT: SimDuration = SimDuration::from_secs(30);
+/// Default timeline bucket width.
+pub const DEFAULT_BUCKET: SimDuration = SimDuration::from_secs(1);
+/// Most timeline buckets a run may produce.
+pub const MAX_BUCKETS: u64 = 10_000_000;
+/// Most requests a scenario may ask for (an estimate made before running).
+pub const MAX_EXPECTED_REQUESTS: f64 = 5e9;
+/// Most connections one pool may have.
+pub const MAX_POOL_SIZE: u64 = 1_000_000;
+/// Most virtual users one workload may have.
+pub const MAX_USERS: u64 = 1_000_000;
+
+const TOP_KEYS: &[&str] = &["name", "description", "seed", "duration", "timeline", "pool", "request", "workload", "events"];
+const WORKLOAD_KINDS: &[&str] = &["burst", "sequential", "open", "users"];
+const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, workload.<name>.rate";
+
+/// Parses, applies overrides to, and validates scenario text. `file` names the
+/// source in messages; `base_dir` resolves relative paths (empirical CSV files).
+pub fn from_str(
+    src: &str,
+    file: &str,
+    base_dir: Option<&Path>,
+    overrides: &[(String, String)],
+) -> Result<Scenario, ScenarioError> {
+    let invalid = |issues: Vec<Issue>| ScenarioError::Invalid { file: file.to_string(), issues };
+    let mut root = yaml::parse(src).map_err(|e| invalid(vec![Issue { pos: e.pos, path: e.path, message: e.message }]))?;
+    let mut ctx = Ctx { issues: Vec::new(), base_dir };
+    for (key, value) in overrides {
+        apply_override(&mut ctx, &mut root, key, value);
+    }
+    if !ctx.issues.is_empty() {
+        return Err(invalid(ctx.issues));
+    }
+    let scenario = scenario(&mut ctx, &root);
+    match scenario {
+        Some(s) if ctx.issues.is_empty() => Ok(s),
+        _ => {
+            let mut issues = ctx.issues;
+            issues.sort();
+            issues.dedup();
+            Err(invalid(issues))
+        }
+    }
+}
+
+/// Replaces the node at dotted `key` with `value` parsed as YAML (so `10`, `250ms`
+/// and `{dist: exponential, mean: 1s}` all work). The new node keeps the old
+/// node's position, so later messages point at the line being overridden.
+fn apply_override(ctx: &mut Ctx, root: &mut Node, key: &str, value: &str) {
+    let segments: Vec<&str> = key.split('.').collect();
+    let Some(target) = root.get_path_mut(&segments) else {
+        ctx.err(Pos { line: 1, col: 1 }, key, format!("no key `{key}` in the scenario to set; set only keys the file writes"));
+        return;
+    };
+    match yaml::parse(value) {
+        Ok(mut node) => {
+            relocate(&mut node, target.pos);
+            *target = node;
+        }
+        Err(e) => ctx.err(target.pos, key, format!("value `{value}` given on the command line: {}", e.message)),
+    }
+}
+
+fn relocate(node: &mut Node, pos: Pos) {
+    node.pos = pos;
+    match &mut node.value {
+        Value::Scalar { .. } => {}
+        Value::Seq(items) => items.iter_mut().for_each(|n| relocate(n, pos)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, n)| {
+            k.pos = pos;
+            relocate(n, pos)
+        }),
+    }
+}
+
+struct Ctx<'a> {
+    issues: Vec<Issue>,
+    base_dir: Option<&'a Path>,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
+        self.issues.push(Issue { pos, path: path.to_string(), message: message.into() });
+    }
+}
+
+fn join(path: &str, seg: &str) -> String {
+    let mut p = path.to_string();
+    push_segment(&mut p, seg);
+    p
+}
+
+/// The keys of one mapping, checked against the allowed set.
+struct Fields<'n> {
+    pos: Pos,
+    path: String,
+    entries: &'n [(Key, Node)],
+}
+
+impl<'n> Fields<'n> {
+    fn get(&self, key: &str) -> Option<(&'n Node, String)> {
+        self.entries.iter().find(|(k, _)| k.text == key).map(|(_, n)| (n, join(&self.path, key)))
+    }
+    fn req(&self, ctx: &mut Ctx, key: &str, example: &str) -> Option<(&'n Node, String)> {
+        let found = self.get(key);
+        if found.is_none() {
+            ctx.err(self.pos, &self.path, format!("missing key `{key}` (e.g. `{example}`)"));
+        }
+        found
+    }
+}
+
+fn fields<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+    let Value::Map(entries) = &node.value else {
+        let what = if path.is_empty() { "the scenario".to_string() } else { format!("`{path}`") };
+        ctx.err(node.pos, path, format!("expected {what} to be a mapping of {}, found {}", list(allowed), node.describe()));
+        return None;
+    };
+    for (k, _) in entries {
+        if !allowed.contains(&k.text.as_str()) {
+            let hint = suggest(&k.text, allowed).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(k.pos, &join(path, &k.text), format!("unknown key `{}`{hint}; expected one of {}", k.text, list(allowed)));
+        }
+    }
+    Some(Fields { pos: node.pos, path: path.to_string(), entries })
+}
+
+fn list(keys: &[&str]) -> String {
+    keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The allowed key closest to a misspelt one (edit distance at most 2).
+fn suggest<'k>(word: &str, allowed: &[&'k str]) -> Option<&'k str> {
+    allowed.iter().map(|a| (edit_distance(word, a), *a)).filter(|(d, _)| *d <= 2).min().map(|(_, a)| a)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn scalar<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, expected: &str) -> Option<(&'n str, bool)> {
+    match &node.value {
+        Value::Scalar { text, quoted } => Some((text.as_str(), *quoted)),
+        _ => {
+            ctx.err(node.pos, path, format!("expected {expected}, found {}", node.describe()));
+            None
+        }
+    }
+}
+
+fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64, what: &str) -> Option<u64> {
+    let expected = format!("a whole number ({what})");
+    let (text, _) = scalar(ctx, node, path, &expected)?;
+    let clean: String = text.trim().chars().filter(|&c| c != '_').collect();
+    match clean.parse::<u64>() {
+        Ok(v) if v < min => {
+            ctx.err(node.pos, path, format!("must be at least {min} ({what}), found {v}"));
+            None
+        }
+        Ok(v) if v > max => {
+            ctx.err(node.pos, path, format!("must be at most {max} ({what}), found {v}"));
+            None
+        }
+        Ok(v) => Some(v),
+        Err(_) => {
+            let detail = if clean.starts_with('-') && clean[1..].parse::<u64>().is_ok() {
+                " (negative)".to_string()
+            } else if clean.parse::<f64>().is_ok() {
+                " (not a whole number)".to_string()
+            } else if clean.len() > 1 && clean.chars().all(|c| c.is_ascii_digit()) {
+                " (too large)".to_string()
+            } else {
+                String::new()
+            };
+            ctx.err(node.pos, path, format!("expected {expected}, found {}{detail}", node.describe()));
+            None
+        }
+    }
+}
+
+fn p_string(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
+    scalar(ctx, node, path, "text").map(|(t, _)| t.to_string())
+}
+
+fn p_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+    let (text, _) = scalar(ctx, node, path, "a duration with a unit, e.g. `250ms`, `1.5s`, `2m`")?;
+    match parse_duration(text) {
+        Ok(d) => Some(d),
+        Err(m) => {
+            ctx.err(node.pos, path, m);
+            None
+        }
+    }
+}
+
+fn p_positive_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+    let d = p_duration(ctx, node, path)?;
+    if d.is_zero() {
+        ctx.err(node.pos, path, "must be longer than zero");
+        return None;
+    }
+    Some(d)
+}
+
+fn p_rate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
+    let (text, _) = scalar(ctx, node, path, "a rate such as `9/s` or `540/m`")?;
+    match parse_rate(text) {
+        Ok(r) => Some(r),
+        Err(m) => {
+            ctx.err(node.pos, path, m);
+            None
+        }
+    }
+}
+
+/// Top level.
+fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
+    let f = fields(ctx, root, "", TOP_KEYS)?;
+    let name = f.req(ctx, "name", "name: lab04").and_then(|(n, p)| {
+        let s = p_string(ctx, n, &p)?;
+        if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || s.starts_with('.') {
+            ctx.err(n.pos, &p, format!("expected a name of letters, digits, `-`, `_` or `.` (it names the output folder), found `{s}`"));
+            return None;
+        }
+        Some(s)
+    });
+    let description = f.get("description").and_then(|(n, p)| p_string(ctx, n, &p)).unwrap_or_default();
+    let seed = match f.get("seed") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, u64::MAX, "the random seed"),
+        None => Some(1),
+    };
+    let duration = match f.get("duration") {
+        Some((n, p)) => p_positive_duration(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
+    let bucket = match f.get("timeline") {
+        Some((n, p)) => fields(ctx, n, &p, &["bucket"]).and_then(|tf| match tf.get("bucket") {
+            Some((bn, bp)) => p_positive_duration(ctx, bn, &bp),
+            None => Some(DEFAULT_BUCKET),
+        }),
+        None => Some(DEFAULT_BUCKET),
+    };
+    let pool = f.req(ctx, "pool", "pool: {max_size: 10, acquire_timeout: 30s}").and_then(|(n, p)| pool(ctx, n, &p));
+    let class = f.req(ctx, "request", "request: {hold: 50ms}").and_then(|(n, p)| request(ctx, n, &p));
+    let workloads = f
+        .req(ctx, "workload", "workload: [{open: {rate: 9/s, until: 60s}}]")
+        .and_then(|(n, p)| workloads(ctx, n, &p, duration.flatten()));
+    let (Some(name), Some(seed), Some(duration), Some(bucket), Some(pool), Some(class), Some(workloads)) =
+        (name, seed, duration, bucket, pool, class, workloads)
+    else {
+        // Still check events for their own problems, so all issues come out at once.
+        if let Some((n, p)) = f.get("events") {
+            let _ = events(ctx, n, &p, &[], None);
+        }
+        return None;
+    };
+    let changes = match f.get("events") {
+        Some((n, p)) => events(ctx, n, &p, &workloads, duration)?,
+        None => Vec::new(),
+    };
+    let s = Scenario {
+        name,
+        description,
+        seed,
+        duration,
+        bucket,
+        pools: vec![pool],
+        classes: vec![class],
+        workloads,
+        changes,
+    };
+    check_size(ctx, &s, &f);
+    Some(s)
+}
+
+/// Refuses scenarios whose work would take absurdly long, before any run.
+fn check_size(ctx: &mut Ctx, s: &Scenario, f: &Fields) {
+    let end = s.duration.map(|d| d.as_secs_f64());
+    let mut expected = 0.0;
+    let mut workload_end = 0.0f64;
+    for w in &s.workloads {
+        match &w.kind {
+            WorkloadKind::Burst { at, count } => {
+                expected += *count as f64;
+                workload_end = workload_end.max(at.as_secs_f64());
+            }
+            WorkloadKind::Open { from, until, profile, .. } => {
+                let stop = until.map(|u| u.as_secs_f64()).or(end).unwrap_or(0.0);
+                let stop = end.map_or(stop, |e| stop.min(e));
+                expected += profile.cumulative((stop - from.as_secs_f64()).max(0.0));
+                workload_end = workload_end.max(stop);
+            }
+            WorkloadKind::Closed { at, schedule, .. } => {
+                workload_end = workload_end.max(at.as_secs_f64() + schedule.end_s());
+            }
+        }
+    }
+    if expected > MAX_EXPECTED_REQUESTS {
+        let (n, p) = f.get("workload").map(|(n, p)| (n.pos, p)).unwrap_or((f.pos, "workload".into()));
+        ctx.err(
+            n,
+            &p,
+            format!(
+                "the workloads would send about {expected:.3e} requests, more than the {MAX_EXPECTED_REQUESTS:e} a run may simulate; shorten the run or lower the rates"
+            ),
+        );
+    }
+    let span = end.unwrap_or(workload_end);
+    let buckets = span / s.bucket.as_secs_f64();
+    if buckets > MAX_BUCKETS as f64 {
+        let (n, p) = f.get("timeline").map(|(n, p)| (n.pos, p)).unwrap_or((f.pos, "timeline".into()));
+        ctx.err(
+            n,
+            &join(&p, "bucket"),
+            format!("{buckets:.0} timeline buckets of {} is more than the {MAX_BUCKETS} allowed; use a wider bucket", s.bucket),
+        );
+    }
+}
+
+fn pool(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PoolSpec> {
+    let f = fields(ctx, node, path, &["max_size", "acquire_timeout"])?;
+    let max_size = f
+        .req(ctx, "max_size", "max_size: 10")
+        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, MAX_POOL_SIZE, "connections in the pool"));
+    let acquire_timeout = match f.get("acquire_timeout") {
+        Some((n, p)) => p_timeout(ctx, n, &p),
+        None => Some(DEFAULT_ACQUIRE_TIMEOUT),
+    };
+    Some(PoolSpec { name: "pool".into(), max_size: max_size? as u32, acquire_timeout: acquire_timeout? })
+}
+
+/// An acquire timeout: a duration, or `never` to wait forever.
+fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+    if node.as_scalar() == Some("never") {
+        return Some(SimDuration::MAX);
+    }
+    p_duration(ctx, node, path)
+}
+
+fn request(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ClassSpec> {
+    let f = fields(ctx, node, path, &["hold", "overhead"])?;
+    let hold = f.req(ctx, "hold", "hold: {dist: constant, value: 1s}").and_then(|(n, p)| dist(ctx, n, &p));
+    let overhead = match f.get("overhead") {
+        Some((n, p)) => dist(ctx, n, &p),
+        None => Some(Dist::Constant(SimDuration::ZERO)),
+    };
+    Some(ClassSpec { name: "request".into(), pool: PoolId(0), hold: hold?, overhead: overhead? })
+}
+
+const DISTS: &[&str] = &["constant", "uniform", "exponential", "normal", "lognormal", "empirical"];
+
+/// A distribution: `{dist: NAME, ...}`, or a bare duration as shorthand for a constant.
+fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
+    if let Value::Scalar { .. } = node.value {
+        return p_duration(ctx, node, path).map(Dist::Constant);
+    }
+    let Value::Map(entries) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a distribution such as `{{dist: exponential, mean: 50ms}}` or a duration, found {}", node.describe()));
+        return None;
+    };
+    let Some((kind_key, kind_node)) = entries.iter().find(|(k, _)| k.text == "dist") else {
+        ctx.err(node.pos, path, format!("missing key `dist` (one of {})", list(DISTS)));
+        return None;
+    };
+    let kind_path = join(path, "dist");
+    let kind = scalar(ctx, kind_node, &kind_path, "a distribution name")?.0;
+    let _ = kind_key;
+    let allowed: &[&str] = match kind {
+        "constant" => &["dist", "value"],
+        "uniform" => &["dist", "min", "max"],
+        "exponential" => &["dist", "mean"],
+        "normal" => &["dist", "mean", "stddev"],
+        "lognormal" => &["dist", "median", "p99"],
+        "empirical" => &["dist", "values", "file"],
+        other => {
+            let hint = suggest(other, DISTS).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(kind_node.pos, &kind_path, format!("unknown distribution `{other}`{hint}; expected one of {}", list(DISTS)));
+            return None;
+        }
+    };
+    let f = fields(ctx, node, path, allowed)?;
+    let dur = |ctx: &mut Ctx, key: &str, example: &str| f.req(ctx, key, example).and_then(|(n, p)| p_duration(ctx, n, &p));
+    match kind {
+        "constant" => Some(Dist::Constant(dur(ctx, "value", "value: 1s")?)),
+        "uniform" => {
+            let (min, max) = (dur(ctx, "min", "min: 50ms"), dur(ctx, "max", "max: 150ms"));
+            let (min, max) = (min?, max?);
+            if max < min {
+                ctx.err(f.pos, path, format!("`max` ({max}) must not be below `min` ({min})"));
+                return None;
+            }
+            Some(Dist::Uniform { min, max })
+        }
+        "exponential" => {
+            let mean = dur(ctx, "mean", "mean: 1s")?;
+            positive(ctx, &f, "mean", mean)?;
+            Some(Dist::Exponential { mean })
+        }
+        "normal" => {
+            let (mean, stddev) = (dur(ctx, "mean", "mean: 100ms"), dur(ctx, "stddev", "stddev: 20ms"));
+            let (mean, stddev) = (mean?, stddev?);
+            positive(ctx, &f, "mean", mean)?;
+            Some(Dist::Normal { mean, stddev })
+        }
+        "lognormal" => {
+            let (median, p99) = (dur(ctx, "median", "median: 50ms"), dur(ctx, "p99", "p99: 400ms"));
+            let (median, p99) = (median?, p99?);
+            positive(ctx, &f, "median", median)?;
+            if p99 <= median {
+                ctx.err(f.get("p99").map_or(f.pos, |(n, _)| n.pos), &join(path, "p99"), format!("must be above the median ({median}), found {p99}"));
+                return None;
+            }
+            Some(Dist::LogNormal { median, p99 })
+        }
+        _ => empirical(ctx, &f, path),
+    }
+}
+
+fn positive(ctx: &mut Ctx, f: &Fields, key: &str, d: SimDuration) -> Option<()> {
+    if d.is_zero() {
+        let (pos, p) = f.get(key).map_or((f.pos, f.path.clone()), |(n, p)| (n.pos, p));
+        ctx.err(pos, &p, "must be longer than zero");
+        return None;
+    }
+    Some(())
+}
+
+/// `{dist: empirical, values: [..]}` or `{dist: empirical, file: holds.csv}`.
+fn empirical(ctx: &mut Ctx, f: &Fields, path: &str) -> Option<Dist> {
+    let values: Vec<u64> = match (f.get("values"), f.get("file")) {
+        (Some((n, p)), None) => {
+            let Value::Seq(items) = &n.value else {
+                ctx.err(n.pos, &p, format!("expected a list of durations, found {}", n.describe()));
+                return None;
+            };
+            let parsed: Vec<Option<SimDuration>> =
+                items.iter().enumerate().map(|(i, it)| p_duration(ctx, it, &join(&p, &i.to_string()))).collect();
+            parsed.into_iter().map(|d| d.map(|d| d.0)).collect::<Option<Vec<u64>>>()?
+        }
+        (None, Some((n, p))) => {
+            let name = p_string(ctx, n, &p)?;
+            let full = ctx.base_dir.map_or_else(|| Path::new(&name).to_path_buf(), |b| b.join(&name));
+            match read_empirical_csv(&full) {
+                Ok(v) => v,
+                Err(m) => {
+                    ctx.err(n.pos, &p, format!("{}: {m}", full.display()));
+                    return None;
+                }
+            }
+        }
+        _ => {
+            ctx.err(f.pos, path, "give exactly one of `values` (a list of durations) or `file` (a CSV of them)");
+            return None;
+        }
+    };
+    if values.is_empty() {
+        ctx.err(f.pos, path, "an empirical distribution needs at least one value");
+        return None;
+    }
+    Some(Dist::Empirical(Arc::from(values)))
+}
+
+/// Reads observed durations from a CSV: one value per line, with units (`12ms`),
+/// or plain numbers under a header naming the unit (`hold_ms` or `hold_s`).
+/// Only the first column is read; blank lines and `#` comments are skipped.
+pub fn read_empirical_csv(path: &Path) -> Result<Vec<u64>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > 64 * 1024 * 1024 {
+        return Err("file is larger than 64 MiB".into());
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut scale: Option<f64> = None;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let cell = line.split(',').next().unwrap_or("").trim();
+        if cell.is_empty() || cell.starts_with('#') {
+            continue;
+        }
+        if out.is_empty() && scale.is_none() && cell.parse::<f64>().is_err() && parse_duration(cell).is_err() {
+            scale = Some(match cell.rsplit('_').next() {
+                Some("ns") => 1.0,
+                Some("us") => 1e3,
+                Some("ms") => 1e6,
+                Some("s") => 1e9,
+                _ => return Err(format!("line {}: header `{cell}` should end in _ms, _s, _us or _ns to give the unit", i + 1)),
+            });
+            continue;
+        }
+        let v = match (scale, cell.parse::<f64>()) {
+            (Some(k), Ok(x)) if x.is_finite() && x >= 0.0 && x * k <= MAX_DURATION.0 as f64 => (x * k).round() as u64,
+            (Some(_), _) => return Err(format!("line {}: expected a non-negative number, found `{cell}`", i + 1)),
+            (None, _) => parse_duration(cell).map_err(|m| format!("line {}: {m}", i + 1))?.0,
+        };
+        out.push(v);
+    }
+    Ok(out)
+}
+
+fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuration>) -> Option<Vec<WorkloadSpec>> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list of workloads (`- burst: ...`, `- open: ...`), found {}", node.describe()));
+        return None;
+    };
+    if items.is_empty() {
+        ctx.err(node.pos, path, format!("no workloads: add at least one of {}", list(WORKLOAD_KINDS)));
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        match workload(ctx, item, &p, i, duration) {
+            Some(w) => {
+                if let Some(prev) = out.iter().position(|o: &WorkloadSpec| o.name == w.name) {
+                    ctx.err(item.pos, &p, format!("workload name `{}` is already used by workload {prev}; names must be unique", w.name));
+                    ok = false;
+                }
+                out.push(w)
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn workload(ctx: &mut Ctx, node: &Node, path: &str, index: usize, duration: Option<SimDuration>) -> Option<WorkloadSpec> {
+    let Value::Map(entries) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a workload such as `burst: {{at: 0s, count: 50}}`, found {}", node.describe()));
+        return None;
+    };
+    if entries.len() != 1 {
+        ctx.err(node.pos, path, format!("each workload is one of {} with its settings indented under it; found {} keys", list(WORKLOAD_KINDS), entries.len()));
+        return None;
+    }
+    let (key, body) = &entries[0];
+    let p = join(path, &key.text);
+    let default_name = format!("{}-{}", key.text, index + 1);
+    let (kind, name) = match key.text.as_str() {
+        "burst" => {
+            let f = fields(ctx, body, &p, &["at", "count", "name"])?;
+            let at = opt_time(ctx, &f, "at");
+            let count = f.req(ctx, "count", "count: 50").and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests sent at once"));
+            (WorkloadKind::Burst { at: at?, count: count? }, name_of(ctx, &f, default_name)?)
+        }
+        "sequential" => {
+            let f = fields(ctx, body, &p, &["at", "count", "think", "name"])?;
+            let at = opt_time(ctx, &f, "at");
+            let count = f.req(ctx, "count", "count: 5").and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests, one after another"));
+            let think = opt_dist(ctx, &f, "think");
+            let schedule = UserSchedule { changes: vec![(0.0, 1)], peak: 1 };
+            let kind = WorkloadKind::Closed { at: at?, schedule, think: think?, max_requests: Some(count?) };
+            (kind, name_of(ctx, &f, default_name)?)
+        }
+        "open" => {
+            let f = fields(ctx, body, &p, &["from", "until", "rate", "start_rate", "stages", "process", "name"])?;
+            (open(ctx, &f, &p, duration)?, name_of(ctx, &f, default_name)?)
+        }
+        "users" => {
+            let f = fields(ctx, body, &p, &["at", "think", "stages", "name"])?;
+            let at = opt_time(ctx, &f, "at");
+            let think = opt_dist(ctx, &f, "think");
+            let stages = f
+                .req(ctx, "stages", "stages: [{duration: 30s, target: 50}]")
+                .and_then(|(n, q)| stages(ctx, n, &q, |ctx, n, q| p_uint(ctx, n, q, 0, MAX_USERS, "virtual users").map(|v| v as f64)));
+            let stages: Vec<UserStage> =
+                stages?.into_iter().map(|(d, t)| UserStage { duration_s: d, target: t as u32 }).collect();
+            let schedule = UserSchedule::from_stages(&stages);
+            if schedule.peak == 0 {
+                ctx.err(f.pos, &p, "every stage targets 0 users, so this workload sends nothing");
+                return None;
+            }
+            (WorkloadKind::Closed { at: at?, schedule, think: think?, max_requests: None }, name_of(ctx, &f, default_name)?)
+        }
+        other => {
+            let hint = suggest(other, WORKLOAD_KINDS).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(key.pos, &p, format!("unknown workload `{other}`{hint}; expected one of {}", list(WORKLOAD_KINDS)));
+            return None;
+        }
+    };
+    Some(WorkloadSpec { name, class: ClassId(0), kind })
+}
+
+fn name_of(ctx: &mut Ctx, f: &Fields, default: String) -> Option<String> {
+    match f.get("name") {
+        Some((n, p)) => {
+            let s = p_string(ctx, n, &p)?;
+            if s.is_empty() || s.contains(['.', ',', '"', '\n']) {
+                ctx.err(n.pos, &p, format!("a workload name must be non-empty without `.`, `,` or quotes, found `{s}`"));
+                return None;
+            }
+            Some(s)
+        }
+        None => Some(default),
+    }
+}
+
+fn opt_time(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<SimTime> {
+    match f.get(key) {
+        Some((n, p)) => p_duration(ctx, n, &p).map(|d| SimTime(d.0)),
+        None => Some(SimTime::ZERO),
+    }
+}
+
+fn opt_dist(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<Dist> {
+    match f.get(key) {
+        Some((n, p)) => dist(ctx, n, &p),
+        None => Some(Dist::Constant(SimDuration::ZERO)),
+    }
+}
+
+/// `stages: [{duration, target}]`, with `target` parsed by `target`.
+fn stages(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    target: impl Fn(&mut Ctx, &Node, &str) -> Option<f64>,
+) -> Option<Vec<(f64, f64)>> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list of `{{duration: 30s, target: ...}}` stages, found {}", node.describe()));
+        return None;
+    };
+    if items.is_empty() {
+        ctx.err(node.pos, path, "needs at least one stage `{duration: 30s, target: ...}`");
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        let Some(f) = fields(ctx, item, &p, &["duration", "target"]) else {
+            ok = false;
+            continue;
+        };
+        let d = f.req(ctx, "duration", "duration: 30s").and_then(|(n, q)| p_duration(ctx, n, &q));
+        let t = f.req(ctx, "target", "target: 50").and_then(|(n, q)| target(ctx, n, &q));
+        match (d, t) {
+            (Some(d), Some(t)) => out.push((d.as_secs_f64(), t)),
+            _ => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn open(ctx: &mut Ctx, f: &Fields, path: &str, duration: Option<SimDuration>) -> Option<WorkloadKind> {
+    let from = opt_time(ctx, f, "from");
+    let until = match f.get("until") {
+        Some((n, p)) => p_duration(ctx, n, &p).map(|d| Some(SimTime(d.0))),
+        None => Some(None),
+    };
+    let process = match f.get("process") {
+        Some((n, p)) => match n.as_scalar() {
+            Some("poisson") => Some(ArrivalProcess::Poisson),
+            Some("constant") => Some(ArrivalProcess::Constant),
+            _ => {
+                ctx.err(n.pos, &p, format!("expected `poisson` or `constant`, found {}", n.describe()));
+                None
+            }
+        },
+        None => Some(ArrivalProcess::Poisson),
+    };
+    let profile = match (f.get("rate"), f.get("stages")) {
+        (Some((n, p)), None) => {
+            if let Some((sn, sp)) = f.get("start_rate") {
+                ctx.err(sn.pos, &sp, "`start_rate` goes with `stages`; with a single `rate` leave it out");
+            }
+            let r = p_rate(ctx, n, &p)?;
+            if r == 0.0 {
+                ctx.err(n.pos, &p, "a rate of zero sends no requests; give a positive rate such as `9/s`");
+                return None;
+            }
+            Some(RateProfile::constant(r))
+        }
+        (None, Some((n, p))) => {
+            let start = match f.get("start_rate") {
+                Some((sn, sp)) => p_rate(ctx, sn, &sp),
+                None => Some(0.0),
+            };
+            let st = stages(ctx, n, &p, |ctx, n, q| p_rate(ctx, n, q));
+            let (start, st) = (start?, st?);
+            let stages: Vec<RateStage> = st.into_iter().map(|(d, t)| RateStage { duration_s: d, target_per_s: t }).collect();
+            let profile = RateProfile::staged(start, &stages);
+            if profile.peak() == 0.0 {
+                ctx.err(n.pos, &p, "every stage has a rate of zero, so this workload sends nothing");
+                return None;
+            }
+            Some(profile)
+        }
+        (Some((n, p)), Some(_)) => {
+            ctx.err(n.pos, &p, "give either `rate` (constant) or `stages` (ramping), not both");
+            None
+        }
+        (None, None) => {
+            ctx.err(f.pos, path, "missing key `rate` (e.g. `rate: 9/s`) or `stages` (e.g. `stages: [{duration: 1m, target: 20/s}]`)");
+            None
+        }
+    };
+    let (from, until, process, profile) = (from?, until?, process?, profile?);
+    if let Some(u) = until {
+        if u <= from {
+            let (pos, p) = f.get("until").map(|(n, p)| (n.pos, p)).unwrap_or((f.pos, path.to_string()));
+            ctx.err(pos, &p, format!("must be after `from` ({}), found {}", SimDuration(from.0), SimDuration(u.0)));
+            return None;
+        }
+    } else if duration.is_none() {
+        ctx.err(f.pos, path, "an open workload without `until` never stops: give it `until`, or give the scenario a `duration`");
+        return None;
+    }
+    Some(WorkloadKind::Open { from, until, profile, process })
+}
+
+fn events(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    workloads: &[WorkloadSpec],
+    duration: Option<SimDuration>,
+) -> Option<Vec<TimedChange>> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list of `{{at: 4m, set: {{...}}}}` changes, found {}", node.describe()));
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        let Some(f) = fields(ctx, item, &p, &["at", "set"]) else {
+            ok = false;
+            continue;
+        };
+        let at = f.req(ctx, "at", "at: 4m").and_then(|(n, q)| {
+            let d = p_duration(ctx, n, &q)?;
+            if let Some(end) = duration {
+                if d > end {
+                    ctx.err(n.pos, &q, format!("{d} is after the end of the run (duration {end})"));
+                    return None;
+                }
+            }
+            Some(SimTime(d.0))
+        });
+        let actions = f.req(ctx, "set", "set: {request.hold: 100ms}").and_then(|(n, q)| set_block(ctx, n, &q, workloads));
+        match (at, actions) {
+            (Some(at), Some(actions)) => out.push(TimedChange { at, actions }),
+            _ => ok = false,
+        }
+    }
+    if !ok {
+        return None;
+    }
+    out.sort_by_key(|c| c.at);
+    Some(out)
+}
+
+fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: &[WorkloadSpec]) -> Option<Vec<Change>> {
+    let Value::Map(entries) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a mapping of settings to change ({SET_KEYS}), found {}", node.describe()));
+        return None;
+    };
+    if entries.is_empty() {
+        ctx.err(node.pos, path, format!("nothing to set; give one or more of {SET_KEYS}"));
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (k, v) in entries {
+        let p = join(path, &k.text);
+        let change = match k.text.as_str() {
+            "request.hold" => dist(ctx, v, &p).map(|d| Change::Hold(ClassId(0), d)),
+            "request.overhead" => dist(ctx, v, &p).map(|d| Change::Overhead(ClassId(0), d)),
+            "pool.max_size" => p_uint(ctx, v, &p, 1, MAX_POOL_SIZE, "connections in the pool").map(|n| Change::MaxSize(PoolId(0), n as u32)),
+            "pool.acquire_timeout" => p_timeout(ctx, v, &p).map(|d| Change::AcquireTimeout(PoolId(0), d)),
+            other => match other.strip_prefix("workload.").and_then(|r| r.strip_suffix(".rate")) {
+                Some(name) => match workloads.iter().position(|w| w.name == name) {
+                    Some(i) if matches!(workloads[i].kind, WorkloadKind::Open { .. }) => {
+                        p_rate(ctx, v, &p).map(|r| Change::Rate(WorkloadId(i as u16), r))
+                    }
+                    Some(_) => {
+                        ctx.err(k.pos, &p, format!("workload `{name}` is not an `open` workload; only open workloads have a rate"));
+                        None
+                    }
+                    None => {
+                        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+                        ctx.err(k.pos, &p, format!("no workload named `{name}`; workloads are {}", list(&names)));
+                        None
+                    }
+                },
+                None => {
+                    ctx.err(k.pos, &p, format!("cannot set `{other}` during a run; settable keys are {SET_KEYS}"));
+                    None
+                }
+            },
+        };
+        match change {
+            Some(c) => out.push(c),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 10}\n";
+
+    fn issues(src: &str) -> Vec<Issue> {
+        match from_str(src, "t.yaml", None, &[]) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.issues().to_vec(),
+        }
+    }
+
+    #[test]
+    fn minimal_scenario_is_valid_with_defaults() {
+        let s = from_str(MINIMAL, "t.yaml", None, &[]).unwrap();
+        assert_eq!(s.seed, 1);
+        assert_eq!(s.bucket, DEFAULT_BUCKET);
+        assert_eq!(s.pools[0].max_size, 5);
+        assert_eq!(s.classes[0].hold, Dist::Constant(SimDuration::from_secs(1)));
+        assert_eq!(s.classes[0].overhead, Dist::Constant(SimDuration::ZERO));
+    }
+
+    #[test]
+    fn unknown_key_is_located_with_a_suggestion() {
+        let i = issues(&MINIMAL.replace("max_size: 5", "max_sise: 5"));
+        assert!(i.iter().any(|i| i.path == "pool.max_sise" && i.message.contains("did you mean `max_size`")), "{i:?}");
+        assert!(i.iter().any(|i| i.path == "pool" && i.message.contains("missing key `max_size`")), "{i:?}");
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let src = "name: t\nseed: -3\npool: {max_size: 0}\nrequest: {hold: 250}\nworkload:\n  - open: {rate: 0/s, until: 1m}\n";
+        let i = issues(src);
+        let paths: Vec<&str> = i.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, vec!["seed", "pool.max_size", "request.hold", "workload.0.open.rate"], "{i:?}");
+        assert_eq!(i[1].pos, Pos { line: 3, col: 18 });
+        assert!(i[2].message.contains("`250ms`"));
+    }
+
+    #[test]
+    fn open_workload_needs_an_end() {
+        let src = MINIMAL.replace("- burst: {count: 10}", "- open: {rate: 5/s}");
+        assert!(issues(&src)[0].message.contains("never stops"));
+    }
+
+    #[test]
+    fn events_after_the_end_and_unknown_settings_are_refused() {
+        let src = format!("{MINIMAL}duration: 1m\nevents:\n  - {{at: 2m, set: {{pool.max_size: 3}}}}\n  - {{at: 1s, set: {{pool.colour: red}}}}\n");
+        let i = issues(&src);
+        assert!(i[0].message.contains("after the end"), "{i:?}");
+        assert!(i[1].message.contains("cannot set `pool.colour`"), "{i:?}");
+    }
+
+    #[test]
+    fn overrides_edit_the_tree_before_validation() {
+        let o = vec![("pool.max_size".to_string(), "20".to_string())];
+        let s = from_str(MINIMAL, "t.yaml", None, &o).unwrap();
+        assert_eq!(s.pools[0].max_size, 20);
+        let bad = vec![("pool.size".to_string(), "20".to_string())];
+        assert!(from_str(MINIMAL, "t.yaml", None, &bad).is_err());
+    }
+
+    #[test]
+    fn hash_changes_with_the_scenario() {
+        let a = from_str(MINIMAL, "t.yaml", None, &[]).unwrap();
+        let b = from_str(&MINIMAL.replace("10}", "11}"), "t.yaml", None, &[]).unwrap();
+        assert_ne!(a.hash(), b.hash());
+        assert_eq!(a.hash(), a.clone().hash());
+    }
+}
