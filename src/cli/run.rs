@@ -81,9 +81,8 @@ pub fn run(args: &Args) -> Result<u8> {
         sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
         should_stop: Some(&should_stop),
     };
-    let result = Simulation::new(&scenario, seed)
-        .run(opts)
-        .with_context(|| format!("simulating {}", args.file.display()))?;
+    let result =
+        Simulation::new(&scenario, seed).run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;
         file.commit()?;

@@ -103,14 +103,18 @@ mod tests {
     #[test]
     fn same_seed_and_stream_give_the_same_sequence() {
         let s = RngStreams::new(42);
-        let a: Vec<f64> = (0..5).map({
-            let mut r = s.stream(StreamId::new(1, 0));
-            move |_| r.unit()
-        }).collect();
-        let b: Vec<f64> = (0..5).map({
-            let mut r = s.stream(StreamId::new(1, 0));
-            move |_| r.unit()
-        }).collect();
+        let a: Vec<f64> = (0..5)
+            .map({
+                let mut r = s.stream(StreamId::new(1, 0));
+                move |_| r.unit()
+            })
+            .collect();
+        let b: Vec<f64> = (0..5)
+            .map({
+                let mut r = s.stream(StreamId::new(1, 0));
+                move |_| r.unit()
+            })
+            .collect();
         assert_eq!(a, b);
     }
 

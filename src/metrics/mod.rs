@@ -109,6 +109,9 @@ pub struct RequestCounts {
     pub failed: u64,
     /// Still waiting, holding or being answered when the run ended.
     pub unfinished: u64,
+    /// Found no free connection on arrival and had to wait (or, with a zero
+    /// acquire timeout, were refused at once).
+    pub queued: u64,
     /// timed_out / total (0 when there were no requests).
     pub timed_out_rate: f64,
 }

@@ -36,6 +36,7 @@ pub struct Recorder {
     wait: DurationHistogram,
     totals: Counts,
     exhaustion_total: u64,
+    queued_total: u64,
     queue_depth_max: u32,
     pool_used_max: u32,
     first_503: Option<SimTime>,
@@ -74,6 +75,7 @@ impl Recorder {
             wait: DurationHistogram::new(3),
             totals: Counts::default(),
             exhaustion_total: 0,
+            queued_total: 0,
             queue_depth_max: 0,
             pool_used_max: 0,
             first_503: None,
@@ -126,7 +128,7 @@ impl Recorder {
         self.bucket_latency.reset();
         self.bucket_wait.reset();
         self.bucket_start = self.bucket_end;
-        self.bucket_end = self.bucket_end + self.width;
+        self.bucket_end += self.width;
     }
 
     /// A request arrived.
@@ -143,6 +145,12 @@ impl Recorder {
         self.advance_to(t);
         self.bucket_wait.record(wait);
         self.wait.record(wait);
+    }
+
+    /// A request found no free connection on arrival.
+    #[inline]
+    pub fn queued(&mut self) {
+        self.queued_total += 1;
     }
 
     /// A request gave up waiting after `wait` (the acquire timeout).
@@ -212,6 +220,7 @@ impl Recorder {
                 timed_out: self.totals.timed_out,
                 failed: self.totals.failed,
                 unfinished,
+                queued: self.queued_total,
                 timed_out_rate: if total == 0 { 0.0 } else { self.totals.timed_out as f64 / total as f64 },
             },
             latency_ms: self.latency.stats(),

@@ -85,7 +85,7 @@ pub struct RunOptions<'a> {
 
 impl RunOptions<'_> {
     /// Options with this seed and nothing else.
-    pub fn seed(seed: u64) -> RunOptions<'static> {
+    pub fn seed<'a>(seed: u64) -> RunOptions<'a> {
         RunOptions { seed, max_events: DEFAULT_MAX_EVENTS, sink: None, should_stop: None }
     }
 }
@@ -113,6 +113,8 @@ enum WorkloadRun {
 }
 
 struct OpenRun {
+    /// When the workload starts.
+    from: SimTime,
     /// Start of the current profile (moves when the rate changes).
     origin: SimTime,
     until: SimTime,
@@ -182,6 +184,7 @@ impl<'s> Simulation<'s> {
                 }
                 WorkloadKind::Open { from, until, profile, process } => {
                     let mut run = OpenRun {
+                        from: *from,
                         origin: *from,
                         until: until.unwrap_or(SimTime::MAX),
                         profile: profile.clone(),
@@ -256,18 +259,19 @@ impl<'s> Simulation<'s> {
                 break;
             }
             let Some((t, ev)) = self.queue.pop() else { break };
-            self.now = t;
             self.events += 1;
             if self.events > opts.max_events {
                 return Err(SimError::EventBudget { events: self.events - 1, t_s: t.as_secs_f64() });
             }
-            if self.events % POLL_EVERY == 0 {
-                if let Some(stop) = opts.should_stop {
-                    if stop() {
-                        return Err(SimError::Interrupted { t_s: t.as_secs_f64() });
-                    }
-                }
+            if self.events.is_multiple_of(POLL_EVERY) && opts.should_stop.is_some_and(|stop| stop()) {
+                return Err(SimError::Interrupted { t_s: t.as_secs_f64() });
             }
+            // Lazily cancelled timers are dropped here, before they can move the
+            // clock: a run without `duration` ends at its last real event.
+            if self.is_stale(ev) {
+                continue;
+            }
+            self.now = t;
             self.handle(ev, &mut opts)?;
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
@@ -288,10 +292,22 @@ impl<'s> Simulation<'s> {
         })
     }
 
+    /// Whether an event was cancelled after it was scheduled.
+    #[inline]
+    fn is_stale(&self, ev: Event) -> bool {
+        match ev {
+            Event::Timeout { slot, generation } => !self.requests.is_waiting(slot, generation),
+            Event::Arrive { workload, epoch } => {
+                matches!(&self.workloads[workload as usize].kind, WorkloadRun::Open(run) if run.epoch != epoch)
+            }
+            _ => false,
+        }
+    }
+
     #[inline]
     fn handle(&mut self, ev: Event, opts: &mut RunOptions<'_>) -> Result<(), SimError> {
         match ev {
-            Event::Arrive { workload, epoch } => self.on_arrive(workload, epoch),
+            Event::Arrive { workload, .. } => self.on_arrive(workload),
             Event::Burst { workload } => {
                 if let WorkloadRun::Burst { count } = self.workloads[workload as usize].kind {
                     for _ in 0..count {
@@ -313,14 +329,11 @@ impl<'s> Simulation<'s> {
         Ok(())
     }
 
-    fn on_arrive(&mut self, workload: u16, epoch: u32) {
+    fn on_arrive(&mut self, workload: u16) {
         let WorkloadRun::Open(run) = &mut self.workloads[workload as usize].kind else { return };
-        if run.epoch != epoch {
-            return;
-        }
         let next = run.next_arrival();
         if let Some(t) = next {
-            self.queue.push(t, Event::Arrive { workload, epoch });
+            self.queue.push(t, Event::Arrive { workload, epoch: run.epoch });
         }
         self.start_request(workload, u32::MAX);
     }
@@ -370,10 +383,13 @@ impl<'s> Simulation<'s> {
         self.next_request_id += 1;
         let (slot, generation) = self.requests.insert(id, workload, user, now);
         self.recorder.arrival(now);
-        let pool = &mut self.pools[pool_idx];
-        if pool.can_grant_now() {
+        if self.pools[pool_idx].can_grant_now() {
             self.grant(slot, generation, pool_idx);
-        } else if pool.acquire_timeout.is_zero() {
+            return;
+        }
+        self.recorder.queued();
+        let pool = &mut self.pools[pool_idx];
+        if pool.acquire_timeout.is_zero() {
             self.recorder.timed_out(now, SimDuration::ZERO);
             self.begin_response(slot, generation, Outcome::TimedOut);
         } else {
@@ -406,9 +422,6 @@ impl<'s> Simulation<'s> {
     }
 
     fn on_timeout(&mut self, slot: u32, generation: u32, _opts: &mut RunOptions<'_>) -> Result<(), SimError> {
-        if !self.requests.is_current(slot, generation) || self.requests.get_mut(slot).phase != Phase::Waiting {
-            return Ok(());
-        }
         let now = self.now;
         let r = self.requests.get_mut(slot);
         let wait = now - r.arrival;
@@ -443,7 +456,9 @@ impl<'s> Simulation<'s> {
     fn serve_waiters(&mut self, pool_idx: usize) {
         loop {
             let requests = &self.requests;
-            let Some(w) = self.pools[pool_idx].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) else { break };
+            let Some(w) = self.pools[pool_idx].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) else {
+                break;
+            };
             self.waiting_total -= 1;
             self.grant(w.slot, w.generation, pool_idx);
         }
@@ -514,7 +529,8 @@ impl<'s> Simulation<'s> {
                 Change::Rate(w, r) => {
                     let now = self.now;
                     let WorkloadRun::Open(run) = &mut self.workloads[w.0 as usize].kind else { continue };
-                    run.origin = now;
+                    // Before the workload starts, the new rate applies from its start.
+                    run.origin = now.max(run.from);
                     run.profile = RateProfile::constant(*r);
                     run.pos_s = 0.0;
                     run.hint = 0;

@@ -48,7 +48,16 @@ impl Requests {
     #[inline]
     pub fn insert(&mut self, id: u64, workload: u16, user: u32, arrival: SimTime) -> (u32, u32) {
         self.live += 1;
-        let fresh = |generation| Request { id, workload, user, arrival, acquired: None, wait_end: arrival, phase: Phase::Waiting, generation };
+        let fresh = |generation| Request {
+            id,
+            workload,
+            user,
+            arrival,
+            acquired: None,
+            wait_end: arrival,
+            phase: Phase::Waiting,
+            generation,
+        };
         match self.free.pop() {
             Some(slot) => {
                 let r = &mut self.slots[slot as usize];

@@ -55,4 +55,3 @@ pub fn lookup<'v>(v: &'v Value, path: &str) -> Option<&'v Value> {
         _ => None,
     })
 }
-

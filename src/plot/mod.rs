@@ -8,10 +8,18 @@ pub enum PlotError {
     Draw(String),
 }
 /// Latency.
-pub fn latency_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> { Err(PlotError::Draw("todo".into())) }
+pub fn latency_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    Err(PlotError::Draw("todo".into()))
+}
 /// Queue.
-pub fn queue_depth_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> { Err(PlotError::Draw("todo".into())) }
+pub fn queue_depth_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    Err(PlotError::Draw("todo".into()))
+}
 /// Errors.
-pub fn errors_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> { Err(PlotError::Draw("todo".into())) }
+pub fn errors_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    Err(PlotError::Draw("todo".into()))
+}
 /// Dashboard.
-pub fn dashboard_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> { Err(PlotError::Draw("todo".into())) }
+pub fn dashboard_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    Err(PlotError::Draw("todo".into()))
+}

@@ -195,6 +195,9 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioError> {
     let bytes = std::fs::read(path).map_err(|e| ScenarioError::io(&file, e))?;
     String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         file,
-        message: format!("not UTF-8 text (invalid byte at offset {}); is this a YAML file?", e.utf8_error().valid_up_to()),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {}); is this a YAML file?",
+            e.utf8_error().valid_up_to()
+        ),
     })
 }

@@ -71,7 +71,9 @@ pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
                 "duration `{s}` has an unknown unit `{unit}`{hint}; use ns, us, ms, s, m, h or d, e.g. `250ms`, `1.5s`, `2m`"
             ));
         };
-        total = total.saturating_add(decimal_times(num, scale).ok_or_else(|| format!("invalid number `{num}` in duration `{s}`"))?);
+        total = total.saturating_add(
+            decimal_times(num, scale).ok_or_else(|| format!("invalid number `{num}` in duration `{s}`"))?,
+        );
     }
     if total > MAX_DURATION.0 as u128 {
         return Err(format!("duration `{s}` is longer than the 10 years a scenario may simulate"));
@@ -95,7 +97,7 @@ fn decimal_times(num: &str, scale: u64) -> Option<u128> {
             break;
         }
         // Exact while scale/10^k is whole, then rounds half up on the remaining digit.
-        if place % 10 == 0 {
+        if place.is_multiple_of(10) {
             place /= 10;
             value += d * place;
         } else {
@@ -141,7 +143,9 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
     };
     let r = n / per;
     if r > MAX_RATE_PER_S {
-        return Err(format!("rate `{s}` is above the {MAX_RATE_PER_S:e}/s a simulation can process in reasonable time"));
+        return Err(format!(
+            "rate `{s}` is above the {MAX_RATE_PER_S:e}/s a simulation can process in reasonable time"
+        ));
     }
     Ok(r)
 }

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use super::units::{MAX_DURATION, parse_duration, parse_rate};
 use super::yaml::{self, Key, Node, Pos, Value, push_segment};
 use super::{
-    Change, ClassId, ClassSpec, Issue, PoolId, PoolSpec, Scenario, ScenarioError, TimedChange, WorkloadId, WorkloadKind,
-    WorkloadSpec,
+    Change, ClassId, ClassSpec, Issue, PoolId, PoolSpec, Scenario, ScenarioError, TimedChange, WorkloadId,
+    WorkloadKind, WorkloadSpec,
 };
 use crate::engine::{SimDuration, SimTime};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, RateStage, UserSchedule, UserStage};
@@ -30,7 +30,8 @@ pub const MAX_POOL_SIZE: u64 = 1_000_000;
 /// Most virtual users one workload may have.
 pub const MAX_USERS: u64 = 1_000_000;
 
-const TOP_KEYS: &[&str] = &["name", "description", "seed", "duration", "timeline", "pool", "request", "workload", "events"];
+const TOP_KEYS: &[&str] =
+    &["name", "description", "seed", "duration", "timeline", "pool", "request", "workload", "events"];
 const WORKLOAD_KINDS: &[&str] = &["burst", "sequential", "open", "users"];
 const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, workload.<name>.rate";
 
@@ -43,7 +44,8 @@ pub fn from_str(
     overrides: &[(String, String)],
 ) -> Result<Scenario, ScenarioError> {
     let invalid = |issues: Vec<Issue>| ScenarioError::Invalid { file: file.to_string(), issues };
-    let mut root = yaml::parse(src).map_err(|e| invalid(vec![Issue { pos: e.pos, path: e.path, message: e.message }]))?;
+    let mut root =
+        yaml::parse(src).map_err(|e| invalid(vec![Issue { pos: e.pos, path: e.path, message: e.message }]))?;
     let mut ctx = Ctx { issues: Vec::new(), base_dir };
     for (key, value) in overrides {
         apply_override(&mut ctx, &mut root, key, value);
@@ -69,7 +71,11 @@ pub fn from_str(
 fn apply_override(ctx: &mut Ctx, root: &mut Node, key: &str, value: &str) {
     let segments: Vec<&str> = key.split('.').collect();
     let Some(target) = root.get_path_mut(&segments) else {
-        ctx.err(Pos { line: 1, col: 1 }, key, format!("no key `{key}` in the scenario to set; set only keys the file writes"));
+        ctx.err(
+            Pos { line: 1, col: 1 },
+            key,
+            format!("no key `{key}` in the scenario to set; set only keys the file writes"),
+        );
         return;
     };
     match yaml::parse(value) {
@@ -133,13 +139,21 @@ impl<'n> Fields<'n> {
 fn fields<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
     let Value::Map(entries) = &node.value else {
         let what = if path.is_empty() { "the scenario".to_string() } else { format!("`{path}`") };
-        ctx.err(node.pos, path, format!("expected {what} to be a mapping of {}, found {}", list(allowed), node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected {what} to be a mapping of {}, found {}", list(allowed), node.describe()),
+        );
         return None;
     };
     for (k, _) in entries {
         if !allowed.contains(&k.text.as_str()) {
             let hint = suggest(&k.text, allowed).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            ctx.err(k.pos, &join(path, &k.text), format!("unknown key `{}`{hint}; expected one of {}", k.text, list(allowed)));
+            ctx.err(
+                k.pos,
+                &join(path, &k.text),
+                format!("unknown key `{}`{hint}; expected one of {}", k.text, list(allowed)),
+            );
         }
     }
     Some(Fields { pos: node.pos, path: path.to_string(), entries })
@@ -248,7 +262,13 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
     let name = f.req(ctx, "name", "name: lab04").and_then(|(n, p)| {
         let s = p_string(ctx, n, &p)?;
         if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) || s.starts_with('.') {
-            ctx.err(n.pos, &p, format!("expected a name of letters, digits, `-`, `_` or `.` (it names the output folder), found `{s}`"));
+            ctx.err(
+                n.pos,
+                &p,
+                format!(
+                    "expected a name of letters, digits, `-`, `_` or `.` (it names the output folder), found `{s}`"
+                ),
+            );
             return None;
         }
         Some(s)
@@ -279,12 +299,12 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
     else {
         // Still check events for their own problems, so all issues come out at once.
         if let Some((n, p)) = f.get("events") {
-            let _ = events(ctx, n, &p, &[], None);
+            let _ = events(ctx, n, &p, None, None);
         }
         return None;
     };
     let changes = match f.get("events") {
-        Some((n, p)) => events(ctx, n, &p, &workloads, duration)?,
+        Some((n, p)) => events(ctx, n, &p, Some(&workloads), duration)?,
         None => Vec::new(),
     };
     let s = Scenario {
@@ -341,7 +361,10 @@ fn check_size(ctx: &mut Ctx, s: &Scenario, f: &Fields) {
         ctx.err(
             n,
             &join(&p, "bucket"),
-            format!("{buckets:.0} timeline buckets of {} is more than the {MAX_BUCKETS} allowed; use a wider bucket", s.bucket),
+            format!(
+                "{buckets:.0} timeline buckets of {} is more than the {MAX_BUCKETS} allowed; use a wider bucket",
+                s.bucket
+            ),
         );
     }
 }
@@ -384,7 +407,14 @@ fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
         return p_duration(ctx, node, path).map(Dist::Constant);
     }
     let Value::Map(entries) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a distribution such as `{{dist: exponential, mean: 50ms}}` or a duration, found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!(
+                "expected a distribution such as `{{dist: exponential, mean: 50ms}}` or a duration, found {}",
+                node.describe()
+            ),
+        );
         return None;
     };
     let Some((kind_key, kind_node)) = entries.iter().find(|(k, _)| k.text == "dist") else {
@@ -403,12 +433,17 @@ fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
         "empirical" => &["dist", "values", "file"],
         other => {
             let hint = suggest(other, DISTS).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            ctx.err(kind_node.pos, &kind_path, format!("unknown distribution `{other}`{hint}; expected one of {}", list(DISTS)));
+            ctx.err(
+                kind_node.pos,
+                &kind_path,
+                format!("unknown distribution `{other}`{hint}; expected one of {}", list(DISTS)),
+            );
             return None;
         }
     };
     let f = fields(ctx, node, path, allowed)?;
-    let dur = |ctx: &mut Ctx, key: &str, example: &str| f.req(ctx, key, example).and_then(|(n, p)| p_duration(ctx, n, &p));
+    let dur =
+        |ctx: &mut Ctx, key: &str, example: &str| f.req(ctx, key, example).and_then(|(n, p)| p_duration(ctx, n, &p));
     match kind {
         "constant" => Some(Dist::Constant(dur(ctx, "value", "value: 1s")?)),
         "uniform" => {
@@ -436,7 +471,11 @@ fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
             let (median, p99) = (median?, p99?);
             positive(ctx, &f, "median", median)?;
             if p99 <= median {
-                ctx.err(f.get("p99").map_or(f.pos, |(n, _)| n.pos), &join(path, "p99"), format!("must be above the median ({median}), found {p99}"));
+                ctx.err(
+                    f.get("p99").map_or(f.pos, |(n, _)| n.pos),
+                    &join(path, "p99"),
+                    format!("must be above the median ({median}), found {p99}"),
+                );
                 return None;
             }
             Some(Dist::LogNormal { median, p99 })
@@ -511,7 +550,12 @@ pub fn read_empirical_csv(path: &Path) -> Result<Vec<u64>, String> {
                 Some("us") => 1e3,
                 Some("ms") => 1e6,
                 Some("s") => 1e9,
-                _ => return Err(format!("line {}: header `{cell}` should end in _ms, _s, _us or _ns to give the unit", i + 1)),
+                _ => {
+                    return Err(format!(
+                        "line {}: header `{cell}` should end in _ms, _s, _us or _ns to give the unit",
+                        i + 1
+                    ));
+                }
             });
             continue;
         }
@@ -527,7 +571,11 @@ pub fn read_empirical_csv(path: &Path) -> Result<Vec<u64>, String> {
 
 fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuration>) -> Option<Vec<WorkloadSpec>> {
     let Value::Seq(items) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a list of workloads (`- burst: ...`, `- open: ...`), found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected a list of workloads (`- burst: ...`, `- open: ...`), found {}", node.describe()),
+        );
         return None;
     };
     if items.is_empty() {
@@ -541,7 +589,11 @@ fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuratio
         match workload(ctx, item, &p, i, duration) {
             Some(w) => {
                 if let Some(prev) = out.iter().position(|o: &WorkloadSpec| o.name == w.name) {
-                    ctx.err(item.pos, &p, format!("workload name `{}` is already used by workload {prev}; names must be unique", w.name));
+                    ctx.err(
+                        item.pos,
+                        &p,
+                        format!("workload name `{}` is already used by workload {prev}; names must be unique", w.name),
+                    );
                     ok = false;
                 }
                 out.push(w)
@@ -552,13 +604,31 @@ fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuratio
     ok.then_some(out)
 }
 
-fn workload(ctx: &mut Ctx, node: &Node, path: &str, index: usize, duration: Option<SimDuration>) -> Option<WorkloadSpec> {
+fn workload(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    index: usize,
+    duration: Option<SimDuration>,
+) -> Option<WorkloadSpec> {
     let Value::Map(entries) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a workload such as `burst: {{at: 0s, count: 50}}`, found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected a workload such as `burst: {{at: 0s, count: 50}}`, found {}", node.describe()),
+        );
         return None;
     };
     if entries.len() != 1 {
-        ctx.err(node.pos, path, format!("each workload is one of {} with its settings indented under it; found {} keys", list(WORKLOAD_KINDS), entries.len()));
+        ctx.err(
+            node.pos,
+            path,
+            format!(
+                "each workload is one of {} with its settings indented under it; found {} keys",
+                list(WORKLOAD_KINDS),
+                entries.len()
+            ),
+        );
         return None;
     }
     let (key, body) = &entries[0];
@@ -568,13 +638,17 @@ fn workload(ctx: &mut Ctx, node: &Node, path: &str, index: usize, duration: Opti
         "burst" => {
             let f = fields(ctx, body, &p, &["at", "count", "name"])?;
             let at = opt_time(ctx, &f, "at");
-            let count = f.req(ctx, "count", "count: 50").and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests sent at once"));
+            let count = f
+                .req(ctx, "count", "count: 50")
+                .and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests sent at once"));
             (WorkloadKind::Burst { at: at?, count: count? }, name_of(ctx, &f, default_name)?)
         }
         "sequential" => {
             let f = fields(ctx, body, &p, &["at", "count", "think", "name"])?;
             let at = opt_time(ctx, &f, "at");
-            let count = f.req(ctx, "count", "count: 5").and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests, one after another"));
+            let count = f
+                .req(ctx, "count", "count: 5")
+                .and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests, one after another"));
             let think = opt_dist(ctx, &f, "think");
             let schedule = UserSchedule { changes: vec![(0.0, 1)], peak: 1 };
             let kind = WorkloadKind::Closed { at: at?, schedule, think: think?, max_requests: Some(count?) };
@@ -588,9 +662,9 @@ fn workload(ctx: &mut Ctx, node: &Node, path: &str, index: usize, duration: Opti
             let f = fields(ctx, body, &p, &["at", "think", "stages", "name"])?;
             let at = opt_time(ctx, &f, "at");
             let think = opt_dist(ctx, &f, "think");
-            let stages = f
-                .req(ctx, "stages", "stages: [{duration: 30s, target: 50}]")
-                .and_then(|(n, q)| stages(ctx, n, &q, |ctx, n, q| p_uint(ctx, n, q, 0, MAX_USERS, "virtual users").map(|v| v as f64)));
+            let stages = f.req(ctx, "stages", "stages: [{duration: 30s, target: 50}]").and_then(|(n, q)| {
+                stages(ctx, n, &q, |ctx, n, q| p_uint(ctx, n, q, 0, MAX_USERS, "virtual users").map(|v| v as f64))
+            });
             let stages: Vec<UserStage> =
                 stages?.into_iter().map(|(d, t)| UserStage { duration_s: d, target: t as u32 }).collect();
             let schedule = UserSchedule::from_stages(&stages);
@@ -598,7 +672,10 @@ fn workload(ctx: &mut Ctx, node: &Node, path: &str, index: usize, duration: Opti
                 ctx.err(f.pos, &p, "every stage targets 0 users, so this workload sends nothing");
                 return None;
             }
-            (WorkloadKind::Closed { at: at?, schedule, think: think?, max_requests: None }, name_of(ctx, &f, default_name)?)
+            (
+                WorkloadKind::Closed { at: at?, schedule, think: think?, max_requests: None },
+                name_of(ctx, &f, default_name)?,
+            )
         }
         other => {
             let hint = suggest(other, WORKLOAD_KINDS).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
@@ -614,7 +691,11 @@ fn name_of(ctx: &mut Ctx, f: &Fields, default: String) -> Option<String> {
         Some((n, p)) => {
             let s = p_string(ctx, n, &p)?;
             if s.is_empty() || s.contains(['.', ',', '"', '\n']) {
-                ctx.err(n.pos, &p, format!("a workload name must be non-empty without `.`, `,` or quotes, found `{s}`"));
+                ctx.err(
+                    n.pos,
+                    &p,
+                    format!("a workload name must be non-empty without `.`, `,` or quotes, found `{s}`"),
+                );
                 return None;
             }
             Some(s)
@@ -645,7 +726,11 @@ fn stages(
     target: impl Fn(&mut Ctx, &Node, &str) -> Option<f64>,
 ) -> Option<Vec<(f64, f64)>> {
     let Value::Seq(items) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a list of `{{duration: 30s, target: ...}}` stages, found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected a list of `{{duration: 30s, target: ...}}` stages, found {}", node.describe()),
+        );
         return None;
     };
     if items.is_empty() {
@@ -704,9 +789,10 @@ fn open(ctx: &mut Ctx, f: &Fields, path: &str, duration: Option<SimDuration>) ->
                 Some((sn, sp)) => p_rate(ctx, sn, &sp),
                 None => Some(0.0),
             };
-            let st = stages(ctx, n, &p, |ctx, n, q| p_rate(ctx, n, q));
+            let st = stages(ctx, n, &p, p_rate);
             let (start, st) = (start?, st?);
-            let stages: Vec<RateStage> = st.into_iter().map(|(d, t)| RateStage { duration_s: d, target_per_s: t }).collect();
+            let stages: Vec<RateStage> =
+                st.into_iter().map(|(d, t)| RateStage { duration_s: d, target_per_s: t }).collect();
             let profile = RateProfile::staged(start, &stages);
             if profile.peak() == 0.0 {
                 ctx.err(n.pos, &p, "every stage has a rate of zero, so this workload sends nothing");
@@ -719,7 +805,11 @@ fn open(ctx: &mut Ctx, f: &Fields, path: &str, duration: Option<SimDuration>) ->
             None
         }
         (None, None) => {
-            ctx.err(f.pos, path, "missing key `rate` (e.g. `rate: 9/s`) or `stages` (e.g. `stages: [{duration: 1m, target: 20/s}]`)");
+            ctx.err(
+                f.pos,
+                path,
+                "missing key `rate` (e.g. `rate: 9/s`) or `stages` (e.g. `stages: [{duration: 1m, target: 20/s}]`)",
+            );
             None
         }
     };
@@ -731,7 +821,11 @@ fn open(ctx: &mut Ctx, f: &Fields, path: &str, duration: Option<SimDuration>) ->
             return None;
         }
     } else if duration.is_none() {
-        ctx.err(f.pos, path, "an open workload without `until` never stops: give it `until`, or give the scenario a `duration`");
+        ctx.err(
+            f.pos,
+            path,
+            "an open workload without `until` never stops: give it `until`, or give the scenario a `duration`",
+        );
         return None;
     }
     Some(WorkloadKind::Open { from, until, profile, process })
@@ -741,11 +835,15 @@ fn events(
     ctx: &mut Ctx,
     node: &Node,
     path: &str,
-    workloads: &[WorkloadSpec],
+    workloads: Option<&[WorkloadSpec]>,
     duration: Option<SimDuration>,
 ) -> Option<Vec<TimedChange>> {
     let Value::Seq(items) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a list of `{{at: 4m, set: {{...}}}}` changes, found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected a list of `{{at: 4m, set: {{...}}}}` changes, found {}", node.describe()),
+        );
         return None;
     };
     let mut out = Vec::new();
@@ -758,15 +856,20 @@ fn events(
         };
         let at = f.req(ctx, "at", "at: 4m").and_then(|(n, q)| {
             let d = p_duration(ctx, n, &q)?;
-            if let Some(end) = duration {
-                if d > end {
-                    ctx.err(n.pos, &q, format!("{d} is after the end of the run (duration {end})"));
-                    return None;
-                }
+            if let Some(end) = duration
+                && d >= end
+            {
+                ctx.err(
+                    n.pos,
+                    &q,
+                    format!("{d} is at or after the end of the run (duration {end}), so it would never apply"),
+                );
+                return None;
             }
             Some(SimTime(d.0))
         });
-        let actions = f.req(ctx, "set", "set: {request.hold: 100ms}").and_then(|(n, q)| set_block(ctx, n, &q, workloads));
+        let actions =
+            f.req(ctx, "set", "set: {request.hold: 100ms}").and_then(|(n, q)| set_block(ctx, n, &q, workloads));
         match (at, actions) {
             (Some(at), Some(actions)) => out.push(TimedChange { at, actions }),
             _ => ok = false,
@@ -779,9 +882,15 @@ fn events(
     Some(out)
 }
 
-fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: &[WorkloadSpec]) -> Option<Vec<Change>> {
+/// The `set:` block of a timed change. `workloads` is `None` when the workload
+/// list itself is invalid: names are then not checked, so no false message appears.
+fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: Option<&[WorkloadSpec]>) -> Option<Vec<Change>> {
     let Value::Map(entries) = &node.value else {
-        ctx.err(node.pos, path, format!("expected a mapping of settings to change ({SET_KEYS}), found {}", node.describe()));
+        ctx.err(
+            node.pos,
+            path,
+            format!("expected a mapping of settings to change ({SET_KEYS}), found {}", node.describe()),
+        );
         return None;
     };
     if entries.is_empty() {
@@ -795,19 +904,25 @@ fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: &[WorkloadSpec])
         let change = match k.text.as_str() {
             "request.hold" => dist(ctx, v, &p).map(|d| Change::Hold(ClassId(0), d)),
             "request.overhead" => dist(ctx, v, &p).map(|d| Change::Overhead(ClassId(0), d)),
-            "pool.max_size" => p_uint(ctx, v, &p, 1, MAX_POOL_SIZE, "connections in the pool").map(|n| Change::MaxSize(PoolId(0), n as u32)),
+            "pool.max_size" => p_uint(ctx, v, &p, 1, MAX_POOL_SIZE, "connections in the pool")
+                .map(|n| Change::MaxSize(PoolId(0), n as u32)),
             "pool.acquire_timeout" => p_timeout(ctx, v, &p).map(|d| Change::AcquireTimeout(PoolId(0), d)),
             other => match other.strip_prefix("workload.").and_then(|r| r.strip_suffix(".rate")) {
-                Some(name) => match workloads.iter().position(|w| w.name == name) {
-                    Some(i) if matches!(workloads[i].kind, WorkloadKind::Open { .. }) => {
+                Some(name) => match workloads.map(|ws| ws.iter().position(|w| w.name == name)) {
+                    None => p_rate(ctx, v, &p).and(None),
+                    Some(Some(i)) if workloads.is_some_and(|ws| matches!(ws[i].kind, WorkloadKind::Open { .. })) => {
                         p_rate(ctx, v, &p).map(|r| Change::Rate(WorkloadId(i as u16), r))
                     }
-                    Some(_) => {
-                        ctx.err(k.pos, &p, format!("workload `{name}` is not an `open` workload; only open workloads have a rate"));
+                    Some(Some(_)) => {
+                        ctx.err(
+                            k.pos,
+                            &p,
+                            format!("workload `{name}` is not an `open` workload; only open workloads have a rate"),
+                        );
                         None
                     }
-                    None => {
-                        let names: Vec<&str> = workloads.iter().map(|w| w.name.as_str()).collect();
+                    Some(None) => {
+                        let names: Vec<&str> = workloads.unwrap_or_default().iter().map(|w| w.name.as_str()).collect();
                         ctx.err(k.pos, &p, format!("no workload named `{name}`; workloads are {}", list(&names)));
                         None
                     }
@@ -830,7 +945,8 @@ fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: &[WorkloadSpec])
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 10}\n";
+    const MINIMAL: &str =
+        "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 10}\n";
 
     fn issues(src: &str) -> Vec<Issue> {
         match from_str(src, "t.yaml", None, &[]) {
@@ -874,10 +990,22 @@ mod tests {
 
     #[test]
     fn events_after_the_end_and_unknown_settings_are_refused() {
-        let src = format!("{MINIMAL}duration: 1m\nevents:\n  - {{at: 2m, set: {{pool.max_size: 3}}}}\n  - {{at: 1s, set: {{pool.colour: red}}}}\n");
+        let src = format!(
+            "{MINIMAL}duration: 1m\nevents:\n  - {{at: 2m, set: {{pool.max_size: 3}}}}\n  - {{at: 1s, set: {{pool.colour: red}}}}\n"
+        );
         let i = issues(&src);
         assert!(i[0].message.contains("after the end"), "{i:?}");
+        let at_end = format!("{MINIMAL}duration: 1m\nevents:\n  - {{at: 1m, set: {{pool.max_size: 3}}}}\n");
+        assert!(issues(&at_end)[0].message.contains("never apply"));
         assert!(i[1].message.contains("cannot set `pool.colour`"), "{i:?}");
+    }
+
+    #[test]
+    fn a_broken_workload_list_does_not_make_events_report_unknown_workloads() {
+        let src = "name: t\npool: {max_size: 1}\nrequest: {hold: 1s}\nworkload:\n  - open: {name: web, rate: 0/s, until: 1m}\nevents:\n  - {at: 1s, set: {workload.web.rate: 5/s}}\n";
+        let i = issues(src);
+        assert_eq!(i.len(), 1, "{i:?}");
+        assert_eq!(i[0].path, "workload.0.open.rate");
     }
 
     #[test]

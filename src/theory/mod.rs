@@ -157,12 +157,7 @@ pub struct MmcFigures {
 /// inputs are outside the domain (`c == 0`, `lambda` negative or not finite,
 /// `mean_hold_s` not positive and finite). `lambda == 0` is allowed (an idle pool).
 pub fn mmc(c: u32, lambda: f64, mean_hold_s: f64) -> Option<MmcFigures> {
-    if c == 0
-        || !lambda.is_finite()
-        || lambda < 0.0
-        || !mean_hold_s.is_finite()
-        || mean_hold_s <= 0.0
-    {
+    if c == 0 || !lambda.is_finite() || lambda < 0.0 || !mean_hold_s.is_finite() || mean_hold_s <= 0.0 {
         return None;
     }
     let cf = f64::from(c);
@@ -351,11 +346,7 @@ pub fn mmc_plus_d(c: u32, lambda: f64, mean_hold_s: f64, patience_s: f64) -> Mmc
     let mid_mean_s = patience * truncated_exp_mean_fraction(x);
     let mean_wait_s = q_wait_served * mid_mean_s + p_timeout * patience;
     let served_weight = w_idle + w_wait;
-    let mean_wait_served_s = if served_weight > 0.0 {
-        (w_wait / served_weight) * mid_mean_s
-    } else {
-        patience
-    };
+    let mean_wait_served_s = if served_weight > 0.0 { (w_wait / served_weight) * mid_mean_s } else { patience };
     MmcdFigures {
         p_wait,
         p_timeout,
@@ -367,14 +358,7 @@ pub fn mmc_plus_d(c: u32, lambda: f64, mean_hold_s: f64, patience_s: f64) -> Mmc
 }
 
 /// The `D -> inf` limit of [`mmc_plus_d`] (see its docs), for finite `a`.
-fn infinite_patience(
-    cf: f64,
-    a: f64,
-    big_a: f64,
-    lambda: f64,
-    mean_hold_s: f64,
-    patience: f64,
-) -> MmcdFigures {
+fn infinite_patience(cf: f64, a: f64, big_a: f64, lambda: f64, mean_hold_s: f64, patience: f64) -> MmcdFigures {
     if a < cf {
         // M/M/c: Erlang C and W = C hold / (c - a); nobody times out.
         let gap = cf - a;
@@ -447,15 +431,8 @@ mod tests {
 
     /// Relative check: `|got - want| <= tol * |want|`, or `|got| <= tol` when `want == 0`.
     fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
-        let err = if want == 0.0 {
-            got.abs()
-        } else {
-            ((got - want) / want).abs()
-        };
-        assert!(
-            err <= tol,
-            "{what}: got {got:e}, want {want:e}, rel err {err:e} > {tol:e}"
-        );
+        let err = if want == 0.0 { got.abs() } else { ((got - want) / want).abs() };
+        assert!(err <= tol, "{what}: got {got:e}, want {want:e}, rel err {err:e} > {tol:e}");
     }
 
     fn assert_abs(got: f64, want: f64, tol: f64, what: &str) {
@@ -467,26 +444,13 @@ mod tests {
     }
 
     fn assert_sane(f: &MmcdFigures, what: &str) {
-        let fields = [
-            f.p_wait,
-            f.p_timeout,
-            f.mean_wait_s,
-            f.mean_wait_served_s,
-            f.utilisation,
-            f.throughput,
-        ];
+        let fields = [f.p_wait, f.p_timeout, f.mean_wait_s, f.mean_wait_served_s, f.utilisation, f.throughput];
         assert!(fields.iter().all(|v| !v.is_nan()), "{what}: NaN in {f:?}");
         for p in [f.p_wait, f.p_timeout, f.utilisation] {
-            assert!(
-                (0.0..=1.0).contains(&p),
-                "{what}: probability out of range {f:?}"
-            );
+            assert!((0.0..=1.0).contains(&p), "{what}: probability out of range {f:?}");
         }
         assert!(f.p_timeout <= f.p_wait, "{what}: p_timeout > p_wait {f:?}");
-        assert!(
-            f.mean_wait_s >= 0.0 && f.mean_wait_served_s >= 0.0,
-            "{what}: {f:?}"
-        );
+        assert!(f.mean_wait_s >= 0.0 && f.mean_wait_served_s >= 0.0, "{what}: {f:?}");
         assert!(f.throughput >= 0.0, "{what}: {f:?}");
     }
 
@@ -504,37 +468,12 @@ mod tests {
         assert_rel(erlang_b(3, 2.0), 4.0 / 19.0, 1e-15, "B(3,2)");
         assert_rel(erlang_b(5, 3.0), 0.110_054_347_826_086_96, 1e-14, "B(5,3)");
         assert_abs(erlang_b(5, 3.0), 0.11005, 1e-5, "B(5,3) table");
-        assert_rel(
-            erlang_b(10, 5.0),
-            0.018_384_570_336_648_132,
-            1e-14,
-            "B(10,5)",
-        );
-        assert_rel(
-            erlang_b(20, 15.0),
-            0.045_593_215_589_811_84,
-            1e-13,
-            "B(20,15)",
-        );
-        assert_rel(
-            erlang_b(50, 60.0),
-            0.216_118_647_823_476_98,
-            1e-13,
-            "B(50,60)",
-        );
-        assert_rel(
-            erlang_b(100, 80.0),
-            0.003_992_028_604_553_197,
-            1e-13,
-            "B(100,80)",
-        );
+        assert_rel(erlang_b(10, 5.0), 0.018_384_570_336_648_132, 1e-14, "B(10,5)");
+        assert_rel(erlang_b(20, 15.0), 0.045_593_215_589_811_84, 1e-13, "B(20,15)");
+        assert_rel(erlang_b(50, 60.0), 0.216_118_647_823_476_98, 1e-13, "B(50,60)");
+        assert_rel(erlang_b(100, 80.0), 0.003_992_028_604_553_197, 1e-13, "B(100,80)");
         assert_abs(erlang_b(100, 80.0), 0.004, 1e-4, "B(100,80) table");
-        assert_rel(
-            erlang_b(1000, 900.0),
-            5.929_862_670_146_224e-5,
-            1e-12,
-            "B(1000,900)",
-        );
+        assert_rel(erlang_b(1000, 900.0), 5.929_862_670_146_224e-5, 1e-12, "B(1000,900)");
     }
 
     /// Independent exact check for small c and integer a: multiplying numerator and
@@ -581,19 +520,9 @@ mod tests {
         assert_rel(erlang_c(3, 2.0), 4.0 / 9.0, 1e-15, "C(3,2)");
         assert_rel(erlang_c(5, 4.0), 0.554_112_554_112_554_1, 1e-14, "C(5,4)");
         assert_abs(erlang_c(5, 4.0), 0.5541, 1e-4, "C(5,4) table");
-        assert_rel(
-            erlang_c(10, 8.0),
-            0.409_180_150_796_443_54,
-            1e-14,
-            "C(10,8)",
-        );
+        assert_rel(erlang_c(10, 8.0), 0.409_180_150_796_443_54, 1e-14, "C(10,8)");
         assert_abs(erlang_c(10, 8.0), 0.409, 1e-3, "C(10,8) table");
-        assert_rel(
-            erlang_c(100, 95.0),
-            0.506_456_853_913_020_6,
-            1e-13,
-            "C(100,95)",
-        );
+        assert_rel(erlang_c(100, 95.0), 0.506_456_853_913_020_6, 1e-13, "C(100,95)");
         assert_eq!(erlang_c(3, 3.0), 1.0);
         assert_eq!(erlang_c(3, 7.0), 1.0);
         assert_eq!(erlang_c(3, 0.0), 0.0);
@@ -650,12 +579,7 @@ mod tests {
         assert_rel(p, f.p_wait * (-1.0_f64).exp(), 1e-13, "tail at 50 ms");
         assert_eq!(mmc_wait_exceeds(c, lambda, hold, f64::INFINITY), Some(0.0));
         // The mean is the integral of the tail: C / (c mu - lambda).
-        assert_rel(
-            f.mean_wait_s,
-            f.p_wait / 20.0,
-            1e-13,
-            "mean = C/(c mu - lambda)",
-        );
+        assert_rel(f.mean_wait_s, f.p_wait / 20.0, 1e-13, "mean = C/(c mu - lambda)");
     }
 
     // ---------------------------------------------------------------- M/M/c+D
@@ -782,12 +706,7 @@ mod tests {
                     0.999_509_876_770_440_5,
                 ],
             ),
-            (
-                10_000,
-                50_000.0,
-                60.0,
-                [1.0, 0.8, 59.999_995, 59.999_975, 1.0],
-            ),
+            (10_000, 50_000.0, 60.0, [1.0, 0.8, 59.999_995, 59.999_975, 1.0]),
             (
                 1,
                 0.7,
@@ -827,21 +746,10 @@ mod tests {
         ];
         for (c, a, d, want) in cases {
             let f = mmc_plus_d(c, a, 1.0, d);
-            let got = [
-                f.p_wait,
-                f.p_timeout,
-                f.mean_wait_s,
-                f.mean_wait_served_s,
-                f.utilisation,
-            ];
+            let got = [f.p_wait, f.p_timeout, f.mean_wait_s, f.mean_wait_served_s, f.utilisation];
             let names = ["p_wait", "p_timeout", "mean_wait", "served_wait", "util"];
             for i in 0..5 {
-                assert_rel(
-                    got[i],
-                    want[i],
-                    1e-13,
-                    &format!("c={c} a={a} d={d} {}", names[i]),
-                );
+                assert_rel(got[i], want[i], 1e-13, &format!("c={c} a={a} d={d} {}", names[i]));
             }
             assert_rel(f.throughput, a * (1.0 - want[1]), 1e-13, "throughput");
         }
@@ -886,11 +794,7 @@ mod tests {
             }
             let v_at_d = lambda * p_last * (theta * patience).exp();
             let v = |x: f64| {
-                if x <= patience {
-                    lambda * p_last * (theta * x).exp()
-                } else {
-                    v_at_d * (-cmu * (x - patience)).exp()
-                }
+                if x <= patience { lambda * p_last * (theta * x).exp() } else { v_at_d * (-cmu * (x - patience)).exp() }
             };
             let n = 20_000;
             let mass_in = simpson(&v, 0.0, patience, n);
@@ -908,18 +812,8 @@ mod tests {
             assert_rel(f.p_timeout, p_timeout, 1e-9, &format!("{what} p_timeout"));
             assert_rel(f.p_wait, p_wait, 1e-9, &format!("{what} p_wait"));
             assert_rel(f.mean_wait_s, mean_wait, 1e-9, &format!("{what} mean_wait"));
-            assert_rel(
-                f.mean_wait_served_s,
-                served_wait,
-                1e-9,
-                &format!("{what} served"),
-            );
-            assert_rel(
-                f.utilisation,
-                a * (1.0 - p_timeout) / f64::from(c),
-                1e-9,
-                &what,
-            );
+            assert_rel(f.mean_wait_served_s, served_wait, 1e-9, &format!("{what} served"));
+            assert_rel(f.utilisation, a * (1.0 - p_timeout) / f64::from(c), 1e-9, &what);
         }
     }
 
@@ -945,11 +839,7 @@ mod tests {
             }
         }
         // (c, lambda, hold, patience)
-        let cases = [
-            (2_u32, 24.0, 0.1, 0.1),
-            (4, 12.0, 0.25, 0.125),
-            (1, 0.9, 1.0, 3.0),
-        ];
+        let cases = [(2_u32, 24.0, 0.1, 0.1), (4, 12.0, 0.25, 0.125), (1, 0.9, 1.0, 3.0)];
         for (c, lambda, hold, patience) in cases {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(c));
             let mut free_at = vec![0.0_f64; c as usize];
@@ -959,15 +849,11 @@ mod tests {
             let n = 2_000_000;
             for i in 0..warmup + n {
                 t += rng.exp(1.0 / lambda);
-                let (k, earliest) =
-                    free_at
-                        .iter()
-                        .copied()
-                        .enumerate()
-                        .fold(
-                            (0, f64::INFINITY),
-                            |best, (k, f)| if f < best.1 { (k, f) } else { best },
-                        );
+                let (k, earliest) = free_at
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .fold((0, f64::INFINITY), |best, (k, f)| if f < best.1 { (k, f) } else { best });
                 let wait = (earliest - t).max(0.0);
                 let counted = i >= warmup;
                 if wait >= patience && wait > 0.0 {
@@ -989,31 +875,11 @@ mod tests {
             let f = mmc_plus_d(c, lambda, hold, patience);
             let what = format!("c={c} lambda={lambda} hold={hold} D={patience}");
             let sim_p_timeout = n_timeout as f64 / nf;
-            assert_abs(
-                sim_p_timeout,
-                f.p_timeout,
-                3e-3,
-                &format!("{what} p_timeout"),
-            );
-            assert_abs(
-                n_wait as f64 / nf,
-                f.p_wait,
-                3e-3,
-                &format!("{what} p_wait"),
-            );
-            assert_rel(
-                total_wait / nf,
-                f.mean_wait_s,
-                0.01,
-                &format!("{what} wait"),
-            );
+            assert_abs(sim_p_timeout, f.p_timeout, 3e-3, &format!("{what} p_timeout"));
+            assert_abs(n_wait as f64 / nf, f.p_wait, 3e-3, &format!("{what} p_wait"));
+            assert_rel(total_wait / nf, f.mean_wait_s, 0.01, &format!("{what} wait"));
             let served = served_wait / (nf - n_timeout as f64);
-            assert_rel(
-                served,
-                f.mean_wait_served_s,
-                0.015,
-                &format!("{what} served"),
-            );
+            assert_rel(served, f.mean_wait_served_s, 0.015, &format!("{what} served"));
         }
     }
 
@@ -1037,10 +903,7 @@ mod tests {
                         assert!(f.p_wait >= p.p_wait * (1.0 - slack), "{what}");
                         assert!(f.throughput >= p.throughput * (1.0 - slack), "{what}");
                         assert!(f.mean_wait_s >= p.mean_wait_s * (1.0 - slack), "{what}");
-                        assert!(
-                            f.mean_wait_served_s >= p.mean_wait_served_s * (1.0 - slack),
-                            "{what}"
-                        );
+                        assert!(f.mean_wait_served_s >= p.mean_wait_served_s * (1.0 - slack), "{what}");
                     }
                     prev = Some(f);
                 }
@@ -1079,32 +942,12 @@ mod tests {
             (1e-5, 0.500_000_833_333_333_3),
         ];
         for (x, want) in refs {
-            assert_rel(
-                truncated_exp_mean_fraction(x),
-                want,
-                2e-15,
-                &format!("r({x})"),
-            );
+            assert_rel(truncated_exp_mean_fraction(x), want, 2e-15, &format!("r({x})"));
         }
         assert_eq!(truncated_exp_mean_fraction(0.0), 0.5);
-        assert_rel(
-            truncated_exp_mean_fraction(1e-8),
-            0.5 + 1e-8 / 12.0,
-            1e-15,
-            "r small",
-        );
-        assert_rel(
-            truncated_exp_mean_fraction(50.0),
-            1.0 - 1.0 / 50.0,
-            1e-15,
-            "r big",
-        );
-        assert_rel(
-            truncated_exp_mean_fraction(-50.0),
-            1.0 / 50.0,
-            1e-15,
-            "r neg",
-        );
+        assert_rel(truncated_exp_mean_fraction(1e-8), 0.5 + 1e-8 / 12.0, 1e-15, "r small");
+        assert_rel(truncated_exp_mean_fraction(50.0), 1.0 - 1.0 / 50.0, 1e-15, "r big");
+        assert_rel(truncated_exp_mean_fraction(-50.0), 1.0 / 50.0, 1e-15, "r neg");
     }
 
     #[test]
@@ -1134,16 +977,10 @@ mod tests {
             }
         }
         let zero = mmc_plus_d(0, 5.0, 0.1, 0.2);
-        assert_eq!(
-            (zero.p_timeout, zero.throughput, zero.mean_wait_s),
-            (1.0, 0.0, 0.2)
-        );
+        assert_eq!((zero.p_timeout, zero.throughput, zero.mean_wait_s), (1.0, 0.0, 0.2));
         let idle = mmc_plus_d(4, 0.0, 0.1, 0.2);
         assert_eq!((idle.p_wait, idle.utilisation), (0.0, 0.0));
-        assert_eq!(
-            mmc_plus_d(4, 5.0, 0.1, f64::NAN),
-            mmc_plus_d(4, 5.0, 0.1, 0.0)
-        );
+        assert_eq!(mmc_plus_d(4, 5.0, 0.1, f64::NAN), mmc_plus_d(4, 5.0, 0.1, 0.0));
         assert_eq!(mmc_plus_d(4, 5.0, 0.1, -1.0), mmc_plus_d(4, 5.0, 0.1, 0.0));
         assert!(mmc_plus_d(4, -5.0, 0.1, 0.2).p_timeout.is_nan());
         assert!(mmc_plus_d(4, 5.0, 0.0, 0.2).p_timeout.is_nan());

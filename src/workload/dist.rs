@@ -100,9 +100,7 @@ impl Dist {
                 let (mu, sigma) = lognormal_params(*median, *p99);
                 (mu + sigma * sigma / 2.0).exp()
             }
-            Dist::Empirical(values) => {
-                values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64 / 1e9
-            }
+            Dist::Empirical(values) => values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64 / 1e9,
         }
     }
 
@@ -143,15 +141,16 @@ fn lognormal_params(median: SimDuration, p99: SimDuration) -> (f64, f64) {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
 

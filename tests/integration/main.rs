@@ -1,1 +1,9 @@
+//! The integration test binary: one binary, one module per layer.
 
+mod analytic;
+mod cli;
+mod common;
+mod determinism;
+mod golden;
+mod properties;
+mod theory;

@@ -1,0 +1,170 @@
+//! Hand-computed cases: small scenarios whose every number can be worked out
+//! on paper, checked request by request.
+
+use poolsim::metrics::Outcome;
+
+use crate::common::{run_with_records, scenario, secs};
+
+fn pool_scenario(max_size: u32, timeout: &str, hold: &str, workload: &str) -> String {
+    format!(
+        "name: t\npool: {{max_size: {max_size}, acquire_timeout: {timeout}}}\nrequest: {{hold: {hold}}}\nworkload:\n{workload}\n"
+    )
+}
+
+#[test]
+fn ten_at_once_on_five_connections_finish_at_one_and_two_seconds() {
+    let s = scenario(&pool_scenario(5, "10s", "1s", "  - burst: {count: 10}"));
+    let (r, recs) = run_with_records(&s, 1);
+    let mut finish: Vec<f64> = recs.iter().map(|r| secs(r.finished)).collect();
+    finish.sort_by(f64::total_cmp);
+    assert_eq!(finish, vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0]);
+    assert_eq!(r.summary.queue_depth_max, 5);
+    assert_eq!(r.summary.pool_used_max, 5);
+    assert_eq!(r.summary.requests.ok, 10);
+    assert_eq!(r.timeline[0].db_pool_waiting_requests_max, 5);
+    // The run ends with the last response, not when the cancelled 10 s timeouts would have fired.
+    assert_eq!(r.summary.duration_s, 2.0);
+}
+
+#[test]
+fn burst_of_fifty_waits_in_one_second_steps_and_never_times_out() {
+    // The lab's Exercise 3: request k (in arrival order) waits floor(k / 5) s.
+    let s = scenario(&pool_scenario(5, "10s", "1s", "  - burst: {count: 50}"));
+    let (r, recs) = run_with_records(&s, 1);
+    assert_eq!(recs.len(), 50);
+    for rec in &recs {
+        assert_eq!(rec.outcome, Outcome::Ok);
+        assert_eq!(rec.wait.as_secs_f64(), (rec.id / 5) as f64, "request {}", rec.id);
+        assert_eq!(secs(rec.finished), (rec.id / 5 + 1) as f64);
+    }
+    assert_eq!(r.summary.requests.timed_out, 0);
+    assert_eq!(r.summary.acquire_wait_ms.max, 9000.0);
+    assert_eq!(r.summary.queue_depth_max, 45);
+    assert_eq!(r.summary.duration_s, 10.0);
+}
+
+#[test]
+fn with_holds_of_1_2s_the_last_five_of_a_burst_of_fifty_time_out_at_ten_seconds() {
+    // Batch k starts at 1.2 k s; batch 9 would start at 10.8 s > 10 s.
+    let s = scenario(&pool_scenario(5, "10s", "1200ms", "  - burst: {count: 50}"));
+    let (r, recs) = run_with_records(&s, 1);
+    let timed_out: Vec<_> = recs.iter().filter(|r| r.outcome == Outcome::TimedOut).collect();
+    assert_eq!(timed_out.len(), 5);
+    for rec in timed_out {
+        assert!(rec.id >= 45);
+        assert_eq!(rec.wait.as_secs_f64(), 10.0);
+        assert_eq!(secs(rec.finished), 10.0);
+        assert_eq!(rec.acquired, None);
+    }
+    assert_eq!(r.summary.db_pool_exhaustion_total, 5);
+    assert_eq!(r.summary.first_503_s, Some(10.0));
+}
+
+#[test]
+fn overhead_adds_to_latency_but_not_to_the_hold() {
+    let yaml = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s, overhead: 100ms}\nworkload:\n  - burst: {count: 10}\n";
+    let (r, recs) = run_with_records(&scenario(yaml), 1);
+    let mut lat: Vec<f64> = recs.iter().map(|r| (r.finished - r.arrival).as_millis_f64()).collect();
+    lat.sort_by(f64::total_cmp);
+    assert_eq!(lat[0], 1100.0);
+    assert_eq!(lat[9], 2100.0, "the second five wait 1 s, not 1.1 s");
+    // Percentiles come from an HDR histogram with 3 significant digits.
+    assert!((r.summary.latency_ms.p50 - 1100.0).abs() <= 1.1, "{}", r.summary.latency_ms.p50);
+    assert_eq!(r.summary.latency_ms.max, 2100.0);
+}
+
+#[test]
+fn sequential_requests_follow_each_other() {
+    let yaml = "name: t\npool: {max_size: 5}\nrequest: {hold: 1s, overhead: 100ms}\nworkload:\n  - sequential: {at: 3s, count: 5}\n";
+    let (_, recs) = run_with_records(&scenario(yaml), 1);
+    let arrivals: Vec<f64> = recs.iter().map(|r| secs(r.arrival)).collect();
+    assert_eq!(arrivals, vec![3.0, 4.1, 5.2, 6.3, 7.4]);
+    assert!(recs.iter().all(|r| r.wait.as_nanos() == 0));
+}
+
+#[test]
+fn one_connection_two_requests_and_a_short_timeout_give_one_timeout_at_the_timeout() {
+    let s = scenario(&pool_scenario(1, "300ms", "1s", "  - burst: {count: 2}"));
+    let (r, recs) = run_with_records(&s, 1);
+    assert_eq!(r.summary.requests.timed_out, 1);
+    let t = recs.iter().find(|r| r.outcome == Outcome::TimedOut).unwrap();
+    assert_eq!((secs(t.finished), t.wait.as_millis_f64()), (0.3, 300.0));
+}
+
+#[test]
+fn constant_arrivals_below_capacity_never_wait_and_above_it_queue_grows() {
+    // Every 10 ms, 25 ms holds: 2.5 connections busy on average, at most 3 at once.
+    let w = "  - open: {rate: 100/s, process: constant, until: 10s}";
+    let (r, _) = run_with_records(&scenario(&pool_scenario(3, "10s", "25ms", w)), 1);
+    assert_eq!(r.summary.queue_depth_max, 0);
+    assert_eq!(r.summary.pool_used_max, 3);
+    assert_eq!(r.summary.requests.ok, 1000);
+    // Pool of 2: capacity 80/s against 100/s: the queue grows by 20 per second.
+    let (r2, recs) = run_with_records(&scenario(&pool_scenario(2, "10s", "25ms", w)), 1);
+    assert_eq!(r2.summary.requests.timed_out, 0);
+    let last = recs.iter().map(|r| r.wait.as_secs_f64()).fold(0.0, f64::max);
+    // Each connection works back to back from the start: connection A serves the
+    // even requests at 25 ms * k/2, connection B the odd ones 10 ms later. The last
+    // arrival (request 999 at 9.99 s) starts at 10 ms + 25 ms * 499 = 12.485 s.
+    assert!((last - 2.495).abs() < 1e-9, "{last}");
+    assert!(r2.timeline[9].db_pool_waiting_requests_max >= 190);
+}
+
+#[test]
+fn zero_timeout_refuses_at_once_when_the_pool_is_full() {
+    let s = scenario(&pool_scenario(2, "0s", "1s", "  - burst: {count: 5}"));
+    let (r, recs) = run_with_records(&s, 1);
+    assert_eq!((r.summary.requests.ok, r.summary.requests.timed_out), (2, 3));
+    assert_eq!(r.summary.queue_depth_max, 0);
+    assert!(recs.iter().filter(|r| r.outcome == Outcome::TimedOut).all(|r| secs(r.finished) == 0.0));
+}
+
+#[test]
+fn growing_the_pool_mid_run_serves_waiters_at_once() {
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 1m}\nrequest: {hold: 10s}\nworkload:\n  - burst: {count: 4}\nevents:\n  - {at: 2s, set: {pool.max_size: 4}}\n";
+    let (r, recs) = run_with_records(&scenario(yaml), 1);
+    let mut starts: Vec<f64> = recs.iter().map(|r| secs(r.acquired.unwrap())).collect();
+    starts.sort_by(f64::total_cmp);
+    assert_eq!(starts, vec![0.0, 2.0, 2.0, 2.0]);
+    assert_eq!(r.timeline[2].db_pool_max_size, 4);
+}
+
+#[test]
+fn shrinking_the_pool_takes_effect_as_connections_return() {
+    let yaml = "name: t\npool: {max_size: 4, acquire_timeout: 1m}\nrequest: {hold: 10s}\nworkload:\n  - burst: {count: 8}\nevents:\n  - {at: 1s, set: {pool.max_size: 1}}\n";
+    let (_, recs) = run_with_records(&scenario(yaml), 1);
+    let mut starts: Vec<f64> = recs.iter().map(|r| secs(r.acquired.unwrap())).collect();
+    starts.sort_by(f64::total_cmp);
+    // Four start at 0; after the shrink only one connection is in use at a time.
+    assert_eq!(starts, vec![0.0, 0.0, 0.0, 0.0, 10.0, 20.0, 30.0, 40.0]);
+}
+
+#[test]
+fn hold_change_applies_to_requests_that_acquire_after_it() {
+    // The lab's POST /admin/config: waiting requests use the new work time.
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 1m}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 3}\nevents:\n  - {at: 500ms, set: {request.hold: 100ms}}\n";
+    let (_, recs) = run_with_records(&scenario(yaml), 1);
+    let finish: Vec<f64> = recs.iter().map(|r| secs(r.finished)).collect();
+    assert_eq!(finish, vec![1.0, 1.1, 1.2]);
+}
+
+#[test]
+fn closed_loop_users_settle_at_the_littles_law_wait() {
+    // 50 users, 5 connections, 1 s hold + 100 ms overhead, no think time:
+    // throughput 5/s, so a cycle takes 50 / 5 = 10 s and the wait is 8.9 s.
+    let yaml = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s, overhead: 100ms}\nworkload:\n  - users: {stages: [{duration: 0s, target: 50}, {duration: 2m, target: 50}]}\n";
+    let (r, recs) = run_with_records(&scenario(yaml), 1);
+    let late: Vec<f64> = recs.iter().filter(|r| secs(r.arrival) > 60.0).map(|r| r.wait.as_secs_f64()).collect();
+    assert!(!late.is_empty());
+    assert!(late.iter().all(|w| (w - 8.9).abs() < 1e-9), "{:?}", &late[..5]);
+    assert_eq!(r.summary.requests.timed_out, 0);
+}
+
+#[test]
+fn rate_ramps_deliver_the_integral_of_the_rate() {
+    // 0 -> 100/s over 10 s then 100/s for 10 s: 500 + 1000 arrivals with even spacing.
+    let yaml = "name: t\npool: {max_size: 1000}\nrequest: {hold: 1ms}\nworkload:\n  - open: {process: constant, start_rate: 0/s, stages: [{duration: 10s, target: 100/s}, {duration: 10s, target: 100/s}], until: 20s}\n";
+    let (r, _) = run_with_records(&scenario(yaml), 1);
+    let n = r.summary.requests.total as i64;
+    assert!((n - 1500).abs() <= 1, "{n}");
+}

@@ -1,0 +1,40 @@
+//! Helpers shared by the integration tests.
+
+use poolsim::metrics::{RequestRecord, RequestSink, RunResult};
+use poolsim::scenario::{Scenario, validate};
+use poolsim::{RunOptions, Simulation};
+
+/// Parses a scenario from YAML text, panicking with the validation messages.
+pub fn scenario(yaml: &str) -> Scenario {
+    validate::from_str(yaml, "test.yaml", None, &[]).unwrap_or_else(|e| panic!("invalid test scenario:\n{e}"))
+}
+
+/// Collects every finished request.
+#[derive(Default)]
+pub struct Collect(pub Vec<RequestRecord>);
+
+impl RequestSink for Collect {
+    fn record(&mut self, r: &RequestRecord) -> std::io::Result<()> {
+        self.0.push(*r);
+        Ok(())
+    }
+}
+
+/// Runs a scenario and returns its result and every request, in finishing order.
+pub fn run_with_records(s: &Scenario, seed: u64) -> (RunResult, Vec<RequestRecord>) {
+    let mut sink = Collect::default();
+    let mut opts = RunOptions::seed(seed);
+    opts.sink = Some(&mut sink);
+    let result = Simulation::new(s, seed).run(opts).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    (result, sink.0)
+}
+
+/// Runs a scenario to its end.
+pub fn run(s: &Scenario, seed: u64) -> RunResult {
+    poolsim::simulate(s, seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"))
+}
+
+/// Seconds as f64 from a simulated time.
+pub fn secs(t: poolsim::engine::SimTime) -> f64 {
+    t.as_secs_f64()
+}
