@@ -1,25 +1,833 @@
-//! Placeholder until the plot module lands.
-use crate::metrics::RunResult;
-/// Errors from drawing.
+//! Figures of a run (latency, queue depth, errors and a dashboard of all three), as PNG bytes.
+//!
+//! Figures are drawn from a [`RunResult`] only, never from engine state: plotters renders into an
+//! in-memory RGB buffer that the `image` crate encodes to PNG. Writing files is the caller's job.
+//!
+//! Invariants:
+//! - Deterministic: the same result gives the same bytes. The font is embedded (DejaVu Sans,
+//!   registered once), nothing reads clocks or randomness, and decimation is by bucket index.
+//! - Total: no input panics. Non-finite values are skipped, `None` latencies leave gaps (not
+//!   zeros), empty timelines and degenerate ranges are widened, values are clamped into the axes.
+//! - Bounded: a timeline is grouped into at most `MAX_COLUMNS` columns (about one per pixel),
+//!   keeping each group's maximum, so a figure costs one pass over the buckets plus constant work.
+//! - Aligned: every panel reserves the same label areas, so stacked time axes line up exactly.
+//! - Linear y axes start at 0; latency uses a log axis so 100 ms and 10 s are both readable.
+
+use std::sync::OnceLock;
+
+use image::codecs::png::PngEncoder;
+use image::{ColorType, ImageEncoder};
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::metrics::{Bucket, RunResult};
+
+/// Errors from drawing or encoding a figure.
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
-    /// Drawing failed.
-    #[error("{0}")]
+    /// The embedded font could not be registered with plotters.
+    #[error("cannot register the embedded font")]
+    Font,
+    /// plotters failed to draw.
+    #[error("drawing failed: {0}")]
     Draw(String),
+    /// The image could not be encoded as PNG.
+    #[error("PNG encoding failed: {0}")]
+    Encode(String),
 }
-/// Latency.
-pub fn latency_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
-    Err(PlotError::Draw("todo".into()))
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        PlotError::Draw(e.to_string())
+    }
 }
-/// Queue.
-pub fn queue_depth_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
-    Err(PlotError::Draw("todo".into()))
+
+/// Latency p50/p95/p99 per bucket over time (log y axis, ms); buckets without responses are gaps.
+pub fn latency_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    let f = Frame::new(r);
+    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.latency(&title_suffix(r))]))
 }
-/// Errors.
-pub fn errors_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
-    Err(PlotError::Draw("todo".into()))
+
+/// Requests waiting for a connection (max per bucket) above connections in use (max and mean)
+/// against the pool size, sharing the time axis.
+pub fn queue_depth_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    let f = Frame::new(r);
+    let s = title_suffix(r);
+    figure(WIDTH, QUEUE_H, |root| draw_stack(root, &f, &[f.waiting(&s), f.connections(&s)]))
 }
-/// Dashboard.
-pub fn dashboard_png(_r: &RunResult) -> Result<Vec<u8>, PlotError> {
-    Err(PlotError::Draw("todo".into()))
+
+/// 503 responses per bucket (bars) and the cumulative `db_pool_exhaustion_total` (line, right axis).
+pub fn errors_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    let f = Frame::new(r);
+    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.errors(&title_suffix(r))]))
+}
+
+/// A header with the scenario, seed and key figures above the latency, queue-depth and error
+/// panels, stacked with aligned time axes (like the lab's "Connection Pool Dashboard").
+pub fn dashboard_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    let f = Frame::new(r);
+    figure(WIDTH, DASHBOARD_H, |root| {
+        let (head, body) = root.split_vertically(HEADER_H);
+        draw_header(&head, r)?;
+        draw_stack(&body, &f, &[f.latency(""), f.waiting(""), f.connections(""), f.errors("")])
+    })
+}
+
+const WIDTH: u32 = 1200;
+const SINGLE_H: u32 = 500;
+const QUEUE_H: u32 = 600;
+const DASHBOARD_H: u32 = 1400;
+const HEADER_H: u32 = 150;
+/// Most columns drawn per series: about one per pixel of the plot area.
+const MAX_COLUMNS: usize = 1000;
+/// Label areas, identical for every panel so that stacked plot areas align.
+const LEFT_AREA: u32 = 85;
+const RIGHT_AREA: u32 = 85;
+const X_AREA: u32 = 48;
+/// Blank edge beside the label areas, so rotated axis descriptions are never clipped.
+const MARGIN: u32 = 10;
+/// Row above each plot holding its title and legend (outside the data, so it hides nothing).
+const TITLE_H: u32 = 36;
+const FONT: &str = "sans-serif";
+/// Dash and gap lengths of dashed lines, px.
+const DASH: (i32, i32) = (8, 5);
+
+// Okabe–Ito colour-blind safe palette, plus neutral greys for text and grid.
+const BLUE: RGBColor = RGBColor(0, 114, 178);
+const ORANGE: RGBColor = RGBColor(230, 159, 0);
+const VERMILLION: RGBColor = RGBColor(213, 94, 0);
+const GREEN: RGBColor = RGBColor(0, 158, 115);
+const PURPLE: RGBColor = RGBColor(204, 121, 167);
+const INK: RGBColor = RGBColor(20, 20, 20);
+const MUTED: RGBColor = RGBColor(95, 95, 95);
+const FRAME: RGBColor = RGBColor(170, 170, 170);
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+
+/// Registers DejaVu Sans as plotters' "sans-serif" once per process; text fails without it.
+fn ensure_fonts() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if ok { Ok(()) } else { Err(PlotError::Font) }
+}
+
+/// Renders `draw` into a white `w`×`h` RGB buffer and encodes it as PNG.
+fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
+    ensure_fonts()?;
+    let mut rgb = vec![255u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        draw(&root)?;
+        root.present()?;
+    }
+    let mut png = Vec::new();
+    PngEncoder::new(&mut png).write_image(&rgb, w, h, ColorType::Rgb8).map_err(|e| PlotError::Encode(e.to_string()))?;
+    Ok(png)
+}
+
+/// Names the run in single figures, which may be viewed on their own.
+fn title_suffix(r: &RunResult) -> String {
+    format!(" — {} (seed {})", clip(&r.meta.name, 60), r.meta.seed)
+}
+
+/// The time axis shared by every panel of a figure, with the buckets grouped into columns.
+struct Frame<'a> {
+    /// Buckets with a finite start, in timeline order.
+    buckets: Vec<&'a Bucket>,
+    /// Buckets per column (≥ 1).
+    per_col: usize,
+    /// `[start, end)` of each column, in seconds.
+    cols: Vec<(f64, f64)>,
+    /// Time axis: first bucket start to last bucket end.
+    x: (f64, f64),
+    bucket_s: f64,
+}
+
+impl<'a> Frame<'a> {
+    fn new(r: &'a RunResult) -> Self {
+        let bucket_s = if r.meta.bucket_s.is_finite() && r.meta.bucket_s > 0.0 { r.meta.bucket_s } else { 1.0 };
+        let buckets: Vec<&Bucket> = r.timeline.iter().filter(|b| b.t_s.is_finite()).collect();
+        let per_col = buckets.len().div_ceil(MAX_COLUMNS).max(1);
+        let cols: Vec<(f64, f64)> =
+            buckets.chunks(per_col).map(|c| (c[0].t_s, c[c.len() - 1].t_s + bucket_s)).collect();
+        let lo = cols.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
+        let hi = cols.iter().map(|c| c.1).filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max);
+        let x = match (lo.is_finite(), hi > lo) {
+            (true, true) => (lo, hi),
+            // Far from 0 a bucket can be below f64 resolution: widen relative to the magnitude.
+            (true, false) => (lo, lo + bucket_s.max(lo.abs() * 1e-9)),
+            (false, _) => (0.0, bucket_s),
+        };
+        Frame { buckets, per_col, cols, x, bucket_s }
+    }
+
+    /// One value per column: the largest finite value of its buckets, `None` if there is none.
+    fn values(&self, f: impl Fn(&Bucket) -> Option<f64>) -> Vec<Option<f64>> {
+        let max = |acc: Option<f64>, v: f64| Some(acc.map_or(v, |a| a.max(v)));
+        self.buckets
+            .chunks(self.per_col)
+            .map(|c| c.iter().filter_map(|b| f(b)).filter(|v| v.is_finite()).fold(None, max))
+            .collect()
+    }
+
+    fn latency(&self, suffix: &str) -> Panel {
+        let pct = |p: fn(&crate::metrics::Percentiles) -> f64| self.values(move |b| b.latency_ms.as_ref().map(p));
+        Panel {
+            title: format!("Response latency per bucket{suffix}"),
+            weight: 5,
+            left: Scale::Log,
+            left_desc: "latency (ms)",
+            right: None,
+            series: vec![
+                Series::new("p50", BLUE, Kind::Line, pct(|p| p.p50)),
+                Series::new("p95", ORANGE, Kind::Line, pct(|p| p.p95)),
+                Series::new("p99", VERMILLION, Kind::Line, pct(|p| p.p99)),
+            ],
+        }
+    }
+
+    fn waiting(&self, suffix: &str) -> Panel {
+        Panel {
+            title: format!("Requests waiting for a connection{suffix}"),
+            weight: 4,
+            left: Scale::Count,
+            left_desc: "waiting (requests)",
+            right: None,
+            series: vec![Series::new(
+                "waiting, max per bucket",
+                PURPLE,
+                Kind::Area,
+                self.values(|b| Some(f64::from(b.db_pool_waiting_requests_max))),
+            )],
+        }
+    }
+
+    fn connections(&self, suffix: &str) -> Panel {
+        Panel {
+            title: format!("Connections in use vs pool size{suffix}"),
+            weight: 4,
+            left: Scale::Count,
+            left_desc: "connections",
+            right: None,
+            // The pool limit is drawn last and dashed, so a saturated "in use" line shows through it.
+            series: vec![
+                Series::new("in use, mean", GREEN, Kind::Line, self.values(|b| Some(b.db_pool_used_size_mean))),
+                Series::new("in use, max", BLUE, Kind::Line, self.values(|b| Some(f64::from(b.db_pool_used_size_max)))),
+                Series::new("pool size", INK, Kind::Step, self.values(|b| Some(f64::from(b.db_pool_max_size)))),
+            ],
+        }
+    }
+
+    fn errors(&self, suffix: &str) -> Panel {
+        let mut series =
+            vec![Series::new("503 (timed out)", VERMILLION, Kind::Bars, self.values(|b| Some(b.timed_out as f64)))];
+        // Other failures are rare in these scenarios: only show them when there are some.
+        if self.buckets.iter().any(|b| b.failed > 0) {
+            series.push(Series::new("failed (other)", PURPLE, Kind::Line, self.values(|b| Some(b.failed as f64))));
+        }
+        let mut total = Series::new(
+            "exhaustion total (right axis)",
+            INK,
+            Kind::Line,
+            self.values(|b| Some(b.db_pool_exhaustion_total as f64)),
+        );
+        total.right = true;
+        series.push(total);
+        Panel {
+            title: format!("Errors per {} s bucket{suffix}", fmt_num(self.bucket_s)),
+            weight: 5,
+            left: Scale::Count,
+            left_desc: "errors per bucket (requests)",
+            right: Some((Scale::Count, "cumulative timeouts (requests)")),
+            series,
+        }
+    }
+}
+
+/// What a panel shows; its data is already grouped into the frame's columns.
+struct Panel {
+    title: String,
+    /// Relative height when panels are stacked.
+    weight: u32,
+    left: Scale,
+    left_desc: &'static str,
+    right: Option<(Scale, &'static str)>,
+    series: Vec<Series>,
+}
+
+/// One legend entry and its values, one per frame column.
+struct Series {
+    label: &'static str,
+    color: RGBColor,
+    kind: Kind,
+    /// Plotted against the right axis.
+    right: bool,
+    values: Vec<Option<f64>>,
+}
+
+impl Series {
+    fn new(label: &'static str, color: RGBColor, kind: Kind, values: Vec<Option<f64>>) -> Self {
+        Series { label, color, kind, right: false, values }
+    }
+
+    fn stroke(&self) -> ShapeStyle {
+        self.color.stroke_width(2)
+    }
+}
+
+/// How a series is drawn.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Through bucket midpoints.
+    Line,
+    /// Flat across each bucket and dashed, for limits such as the pool size.
+    Step,
+    /// `Line` with a light fill down to 0.
+    Area,
+    /// One bar per bucket, for counts.
+    Bars,
+}
+
+/// How a y axis maps values.
+#[derive(Clone, Copy)]
+enum Scale {
+    /// Linear from 0 with integer ticks.
+    Count,
+    /// Base-10 logarithmic.
+    Log,
+}
+
+/// An axis laid out for drawing, and its plotters coordinate (linear in axis space, with our ticks).
+/// Positions are in axis space: the value itself, or its log10 on a log axis.
+#[derive(Clone)]
+struct Axis {
+    lo: f64,
+    hi: f64,
+    log: bool,
+    bold: Vec<f64>,
+    light: Vec<f64>,
+}
+
+impl Axis {
+    /// Fits the axis to the finite values (non-positive ones are ignored on a log axis).
+    fn fit(scale: Scale, values: impl Iterator<Item = f64>) -> Axis {
+        match scale {
+            Scale::Count => {
+                let max = values.filter(|v| v.is_finite()).fold(0.0, f64::max);
+                // 5 % headroom so a flat maximum does not sit on the frame; 1 when all zero; capped
+                // far below f64::MAX so the tick arithmetic stays finite.
+                let top = if max > 0.0 { (max * 1.05).min(1e300) } else { 1.0 };
+                let step = nice_step(top / 6.0).max(1.0);
+                let hi = (top / step).ceil() * step;
+                Axis { lo: 0.0, hi, log: false, bold: ticks(0.0, hi, step), light: Vec::new() }
+            }
+            Scale::Log => {
+                let (mn, mx) = values
+                    .filter(|v| v.is_finite() && *v > 0.0)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+                // A tenth of a decade of margin, at least one decade so that some 1-2-5 ticks fall
+                // inside, at most 15 decades so that the labels stay legible.
+                let (lo, hi) = if mn <= mx { (mn.log10() - 0.1, mx.log10() + 0.1) } else { (0.0, 3.0) };
+                let widen = (1.0 - (hi - lo)).max(0.0) / 2.0;
+                let (lo, hi) = (lo - widen, hi + widen);
+                let lo = lo.max(hi - 15.0);
+                let (bold, light) = log_ticks(lo, hi);
+                Axis { lo, hi, log: true, bold, light }
+            }
+        }
+    }
+
+    /// Axis-space position of `v`, clamped into the axis; `None` if `v` is not finite.
+    fn pos(&self, v: f64) -> Option<f64> {
+        if !v.is_finite() {
+            return None;
+        }
+        let s = if self.log { if v > 0.0 { v.log10() } else { self.lo } } else { v };
+        Some(s.clamp(self.lo, self.hi))
+    }
+
+    fn label(&self, s: f64) -> String {
+        fmt_num(if self.log { 10f64.powf(s) } else { s })
+    }
+}
+
+impl Ranged for Axis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, v: &f64, limit: (i32, i32)) -> i32 {
+        let t = (v - self.lo) / (self.hi - self.lo);
+        (f64::from(limit.0) + t * f64::from(limit.1 - limit.0)).round() as i32
+    }
+
+    /// Our own ticks, whatever plotters asks for: they are already chosen for legibility.
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() { self.light.clone() } else { self.bold.clone() }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+/// The 1/2/5×10ⁿ step at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0].into_iter().map(|m| m * mag).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * mag)
+}
+
+/// Multiples of `step` within `[lo, hi]` (bounded, whatever the inputs).
+fn ticks(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let first = (lo / step).ceil();
+    (0..64).map(|i| (first + f64::from(i)) * step).take_while(|t| *t <= hi + step * 1e-9).collect()
+}
+
+/// Labelled ticks at decades, or at 1-2-5 multiples when fewer than four decades show (1…9 when
+/// even those are fewer than three);
+/// light grid lines at the 1…9 multiples when the axis spans few decades.
+fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+    let at = |mults: &[f64], every: i32| -> Vec<f64> {
+        let (d0, d1) = (lo.floor() as i32, hi.ceil() as i32);
+        (d0..=d1)
+            .filter(|d| d.rem_euclid(every) == 0)
+            .flat_map(|d| mults.iter().map(move |m| f64::from(d) + m.log10()))
+            .filter(|s| (lo..=hi).contains(s))
+            .collect()
+    };
+    let all: [f64; 9] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0];
+    let every = ((hi - lo) / 8.0).ceil().max(1.0) as i32;
+    let bold = [(at(&[1.0], every), 4), (at(&[1.0, 2.0, 5.0], 1), 3)]
+        .into_iter()
+        .find_map(|(t, enough)| (t.len() >= enough).then_some(t))
+        .unwrap_or_else(|| at(&all, 1));
+    let light = if hi - lo <= 6.0 { at(&all, 1) } else { Vec::new() };
+    (bold, light)
+}
+
+/// Panels stacked top to bottom, heights in proportion to their weights.
+fn draw_stack(area: &Area, f: &Frame, panels: &[Panel]) -> Result<(), PlotError> {
+    let total: u32 = panels.iter().map(|p| p.weight).sum::<u32>().max(1);
+    let h = area.dim_in_pixel().1;
+    let mut acc = 0;
+    let breaks: Vec<u32> = panels[..panels.len().saturating_sub(1)]
+        .iter()
+        .map(|p| {
+            acc += p.weight;
+            h * acc / total
+        })
+        .collect();
+    for (sub, p) in area.split_by_breakpoints::<u32, u32, _, _>([], breaks).iter().zip(panels) {
+        draw_panel(sub, f, p)?;
+    }
+    Ok(())
+}
+
+/// Draws one time-series panel: title and legend row, axes, grid and series.
+fn draw_panel(area: &Area, f: &Frame, p: &Panel) -> Result<(), PlotError> {
+    let (head, body) = area.split_vertically(TITLE_H);
+    let title = (FONT, 19, FontStyle::Bold).into_text_style(&head).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    head.draw_text(&p.title, &title, ((MARGIN + LEFT_AREA) as i32, TITLE_H as i32 / 2 + 2))?;
+    draw_legend(&head, &p.series)?;
+
+    let of_side = |right: bool| {
+        p.series.iter().filter(move |s| s.right == right).flat_map(|s| s.values.iter().flatten().copied())
+    };
+    let left = Axis::fit(p.left, of_side(false));
+    let right = p.right.map(|(scale, _)| Axis::fit(scale, of_side(true)));
+    let x_ticks = ticks(f.x.0, f.x.1, nice_step((f.x.1 - f.x.0) / 10.0));
+    let x = Axis { lo: f.x.0, hi: f.x.1, log: false, bold: x_ticks, light: Vec::new() };
+    let sec = right.as_ref().unwrap_or(&left);
+
+    let mut chart = ChartBuilder::on(&body)
+        .x_label_area_size(X_AREA)
+        .y_label_area_size(LEFT_AREA)
+        .right_y_label_area_size(RIGHT_AREA)
+        .margin_top(6)
+        .margin_left(MARGIN)
+        .margin_right(MARGIN)
+        .build_cartesian_2d(x.clone(), left.clone())?
+        .set_secondary_coord(x, sec.clone());
+    let (label_style, desc_style) = ((FONT, 14).into_font().color(&INK), (FONT, 15).into_font().color(&INK));
+    let (x_fmt, y_fmt, y2_fmt) = (|v: &f64| fmt_num(*v), |v: &f64| left.label(*v), |v: &f64| sec.label(*v));
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc(p.left_desc)
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .label_style(label_style.clone())
+        .axis_desc_style(desc_style.clone())
+        .bold_line_style(RGBColor(205, 205, 205))
+        .light_line_style(RGBColor(238, 238, 238))
+        .axis_style(MUTED)
+        .draw()?;
+    if let Some((_, desc)) = p.right {
+        chart
+            .configure_secondary_axes()
+            .y_desc(desc)
+            .y_label_formatter(&y2_fmt)
+            .label_style(label_style)
+            .axis_desc_style(desc_style)
+            .axis_style(MUTED)
+            .draw()?;
+    }
+
+    // An empty plot would look like a rendering failure: say why it is empty.
+    if p.series.iter().all(|s| s.values.iter().all(Option::is_none)) {
+        let style = (FONT, 17).into_font().color(&MUTED).pos(Pos::new(HPos::Center, VPos::Center));
+        let centre = ((f.x.0 + f.x.1) / 2.0, (left.lo + left.hi) / 2.0);
+        chart.draw_series(std::iter::once(Text::new("no data", centre, style)))?;
+    }
+    for s in &p.series {
+        // Everything is drawn in left-axis space: right-axis values are mapped affinely onto it,
+        // which keeps a single drawing path for both axes (and both scales).
+        let axis = if s.right { sec } else { &left };
+        let to_left = |v: f64| axis.pos(v).map(|a| left.lo + (a - axis.lo) / (axis.hi - axis.lo) * (left.hi - left.lo));
+        let pts: Vec<Option<(f64, f64, f64)>> =
+            f.cols.iter().zip(&s.values).map(|(c, v)| v.and_then(to_left).map(|y| (c.0, c.1, y))).collect();
+        draw_series(&mut chart, s, &pts, left.lo)?;
+    }
+    Ok(())
+}
+
+/// Draws one series given per-column `(start, end, y)` points; `None` breaks lines into runs.
+fn draw_series<CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<BitMapBackend, CT>,
+    s: &Series,
+    pts: &[Option<(f64, f64, f64)>],
+    base: f64,
+) -> Result<(), PlotError> {
+    let style = s.stroke();
+    let mid = |p: &(f64, f64, f64)| ((p.0 + p.1) / 2.0, p.2);
+    for run in pts.split(Option::is_none) {
+        let run: Vec<(f64, f64, f64)> = run.iter().flatten().copied().collect();
+        let line: Vec<(f64, f64)> = run.iter().map(mid).collect();
+        match (s.kind, line.len()) {
+            (_, 0) => {}
+            (Kind::Bars, _) => {
+                let bars = run
+                    .iter()
+                    .filter(|p| p.2 > base)
+                    .map(|p| Rectangle::new([(p.0, base), (p.1, p.2)], s.color.filled()));
+                chart.draw_series(bars)?;
+            }
+            (Kind::Step, _) => {
+                let steps: Vec<(f64, f64)> = run.iter().flat_map(|p| [(p.0, p.2), (p.1, p.2)]).collect();
+                chart.draw_series(DashedLineSeries::new(steps, DASH.0, DASH.1, style))?;
+            }
+            // A lone point between gaps would be an invisible zero-length line: draw it across its
+            // bucket, with a dot in case the bucket is narrower than a pixel.
+            (_, 1) => {
+                let p = run[0];
+                chart.draw_series(std::iter::once(PathElement::new(vec![(p.0, p.2), (p.1, p.2)], style)))?;
+                chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, s.color.filled())))?;
+            }
+            (Kind::Area, _) => {
+                let (first, last) = (line[0].0, line[line.len() - 1].0);
+                let poly =
+                    std::iter::once((first, base)).chain(line.iter().copied()).chain(std::iter::once((last, base)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly.collect::<Vec<_>>(), s.color.mix(0.3).filled())))?;
+                chart.draw_series(std::iter::once(PathElement::new(line, style)))?;
+            }
+            (Kind::Line, _) => {
+                chart.draw_series(std::iter::once(PathElement::new(line, style)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A one-row legend, right-aligned above the plot area: white box with a border.
+fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
+    let font = (FONT, 14).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let (swatch, gap, pad, spacing) = (24, 6, 10, 18);
+    let widths = series
+        .iter()
+        .map(|s| Ok(area.estimate_text_size(s.label, &font)?.0 as i32 + swatch + gap))
+        .collect::<Result<Vec<i32>, PlotError>>()?;
+    let inner: i32 = widths.iter().sum::<i32>() + spacing * (widths.len() as i32 - 1).max(0);
+    let right = area.dim_in_pixel().0 as i32 - (MARGIN + RIGHT_AREA) as i32;
+    let (yc, half) = (TITLE_H as i32 / 2 + 2, 13);
+    let mut x = right - inner - 2 * pad;
+    area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], WHITE.filled()))?;
+    area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], FRAME.stroke_width(1)))?;
+    x += pad;
+    for (s, w) in series.iter().zip(widths) {
+        match s.kind {
+            Kind::Bars | Kind::Area => {
+                area.draw(&Rectangle::new([(x, yc - 6), (x + swatch, yc + 6)], s.color.mix(0.8).filled()))?
+            }
+            Kind::Step => {
+                for dash in DashedLineSeries::new([(x, yc), (x + swatch, yc)], DASH.0, DASH.1, s.stroke()) {
+                    area.draw(&dash)?;
+                }
+            }
+            _ => area.draw(&PathElement::new(vec![(x, yc), (x + swatch, yc)], s.stroke()))?,
+        }
+        area.draw_text(s.label, &font, (x + swatch + gap, yc))?;
+        x += w + spacing;
+    }
+    Ok(())
+}
+
+/// Title, run facts and key-figure tiles of the dashboard.
+fn draw_header(area: &Area, r: &RunResult) -> Result<(), PlotError> {
+    let (m, s) = (&r.meta, &r.summary);
+    let w = area.dim_in_pixel().0 as i32;
+    let left = |size: u32, style: FontStyle, c: RGBColor| {
+        (FONT, size, style).into_font().color(&c).pos(Pos::new(HPos::Left, VPos::Center))
+    };
+    let title = format!("Connection Pool Dashboard — {}", clip(&m.name, 50));
+    area.draw_text(&title, &left(24, FontStyle::Bold, INK), (20, 24))?;
+    let facts = format!(
+        "seed {} · bucket {} s · {} s simulated · poolsim {}",
+        m.seed,
+        fmt_num(m.bucket_s),
+        fmt_num(s.duration_s),
+        clip(&m.version, 20)
+    );
+    let right = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center));
+    area.draw_text(&facts, &right, (w - 20, 24))?;
+    area.draw_text(&clip(&m.description, 140), &left(15, FontStyle::Normal, MUTED), (20, 52))?;
+
+    let q = &s.requests;
+    let p99 = if s.latency_ms.count > 0 { format!("{} ms", fmt_num(s.latency_ms.p99)) } else { "—".into() };
+    let first = s.first_503_s.map_or_else(|| "none".into(), |t| format!("{} s", fmt_num(t)));
+    let tiles: [(&str, String, RGBColor); 6] = [
+        ("requests", fmt_num(q.total as f64), INK),
+        ("ok (200)", fmt_num(q.ok as f64), INK),
+        (
+            "503 (timed out)",
+            format!("{} ({}%)", fmt_num(q.timed_out as f64), fmt_num(q.timed_out_rate * 100.0)),
+            if q.timed_out > 0 { VERMILLION } else { INK },
+        ),
+        ("latency p99", p99, INK),
+        ("peak queue (requests)", fmt_num(f64::from(s.queue_depth_max)), INK),
+        ("first 503 at", first, if s.first_503_s.is_some() { VERMILLION } else { INK }),
+    ];
+    let (x0, gap, top, bottom) = (20, 12, 72, HEADER_H as i32 - 12);
+    let tw = (w - 2 * x0 - gap * (tiles.len() as i32 - 1)) / tiles.len() as i32;
+    for (i, (label, value, color)) in tiles.iter().enumerate() {
+        let x = x0 + i as i32 * (tw + gap);
+        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], RGBColor(246, 246, 246).filled()))?;
+        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], FRAME.stroke_width(1)))?;
+        area.draw_text(label, &left(14, FontStyle::Normal, MUTED), (x + 10, top + 14))?;
+        area.draw_text(value, &left(24, FontStyle::Bold, *color), (x + 10, bottom - 20))?;
+    }
+    Ok(())
+}
+
+/// At most `n` characters of `s`, with an ellipsis when cut.
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
+}
+
+/// A number for labels: ≤ 3 significant decimals, thousands separators, exponent beyond 1e6.
+fn fmt_num(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".into();
+    }
+    let a = v.abs();
+    if a == 0.0 {
+        return "0".into();
+    }
+    if !(1e-3..1e6).contains(&a) {
+        let s = format!("{v:.2e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        return format!("{}e{exp}", mant.trim_end_matches('0').trim_end_matches('.'));
+    }
+    let decimals = (2 - a.log10().floor() as i32).clamp(0, 3) as usize;
+    let s = format!("{a:.decimals$}");
+    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
+    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
+    let mut out = String::from(if v < 0.0 { "-" } else { "" });
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Percentiles, RequestCounts, RunMeta, Stats, Summary};
+
+    const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    type Figure = fn(&RunResult) -> Result<Vec<u8>, PlotError>;
+    const FIGURES: [Figure; 4] = [latency_png, queue_depth_png, errors_png, dashboard_png];
+
+    /// A pool of 5 under a burst: the queue grows to 45, drains, and 503s accumulate.
+    fn run(n: usize) -> RunResult {
+        let timeline = (0..n)
+            .map(|i| {
+                let waiting = 45u32.saturating_sub(5 * (i as u32 % 12));
+                let timed_out = u64::from(i % 7 == 3);
+                let lat = (i % 5 != 4).then(|| 100.0 + 200.0 * f64::from(waiting));
+                Bucket {
+                    t_s: i as f64,
+                    arrivals: 10,
+                    ok: 8,
+                    timed_out,
+                    failed: u64::from(i % 50 == 10),
+                    db_pool_used_size_max: 5,
+                    db_pool_used_size_mean: 4.5,
+                    db_pool_free_size_min: 0,
+                    db_pool_waiting_requests_max: waiting,
+                    db_pool_waiting_requests_mean: f64::from(waiting) / 2.0,
+                    db_pool_max_size: if i < n / 2 { 5 } else { 20 },
+                    db_pool_exhaustion_total: (i as u64 + 4) / 7,
+                    latency_ms: lat.map(|l| Percentiles { p50: l, p95: l * 1.2, p99: l * 1.5 }),
+                    acquire_wait_ms_p99: lat,
+                }
+            })
+            .collect();
+        let stats = Stats { count: 8 * n as u64, p50: 2000.0, p95: 9000.0, p99: 10_000.0, max: 10_500.0, mean: 3000.0 };
+        RunResult {
+            meta: RunMeta {
+                name: "lab04".into(),
+                description: "pool of 5, burst of 50".into(),
+                seed: 42,
+                scenario_hash: "h".into(),
+                version: "0.1.0".into(),
+                bucket_s: 1.0,
+                events: 1,
+            },
+            timeline,
+            summary: Summary {
+                requests: RequestCounts {
+                    total: 10 * n as u64,
+                    ok: 8 * n as u64,
+                    timed_out: n as u64 / 7,
+                    failed: 0,
+                    unfinished: 0,
+                    queued: 0,
+                    timed_out_rate: 0.014,
+                },
+                latency_ms: stats,
+                acquire_wait_ms: stats,
+                queue_depth_max: 45,
+                pool_used_max: 5,
+                pool_used_mean: 4.5,
+                db_pool_exhaustion_total: n as u64 / 7,
+                first_503_s: Some(3.0),
+                throughput_ok_per_s: 8.0,
+                duration_s: n as f64,
+            },
+        }
+    }
+
+    fn cases() -> Vec<(&'static str, RunResult)> {
+        let mut empty = run(0);
+        empty.summary.latency_ms.count = 0;
+        empty.summary.first_503_s = None;
+        let mut no_latency = run(120);
+        no_latency.timeline.iter_mut().for_each(|b| b.latency_ms = None);
+        let mut huge = run(120);
+        for (i, b) in huge.timeline.iter_mut().enumerate() {
+            b.timed_out = 1_000_000_000_000;
+            b.db_pool_exhaustion_total = u64::MAX;
+            b.db_pool_waiting_requests_max = u32::MAX;
+            b.db_pool_used_size_mean = [f64::NAN, f64::INFINITY, 1e12][i % 3];
+            b.latency_ms = Some(Percentiles { p50: 1e12, p95: f64::NAN, p99: f64::NEG_INFINITY });
+        }
+        huge.timeline[7].t_s = f64::NAN;
+        huge.meta.bucket_s = f64::NAN;
+        huge.summary.latency_ms.p99 = f64::NAN;
+        let mut zero = run(60);
+        for b in &mut zero.timeline {
+            *b =
+                Bucket { latency_ms: Some(Percentiles { p50: 0.0, p95: 0.0, p99: 0.0 }), ..run(1).timeline[0].clone() };
+            b.db_pool_waiting_requests_max = 0;
+            b.db_pool_max_size = 0;
+        }
+        let mut far = run(1);
+        far.timeline[0].t_s = 1e300;
+        vec![
+            ("normal", run(300)),
+            ("empty", empty),
+            ("single", run(1)),
+            ("no latency", no_latency),
+            ("huge", huge),
+            ("zero", zero),
+            ("far", far),
+        ]
+    }
+
+    #[test]
+    fn every_figure_is_a_png_for_normal_and_degenerate_timelines() {
+        for (name, r) in cases() {
+            for (i, fig) in FIGURES.iter().enumerate() {
+                let png = fig(&r).unwrap_or_else(|e| panic!("{name}, figure {i}: {e}"));
+                assert!(png.starts_with(PNG_SIGNATURE), "{name}, figure {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn same_result_gives_the_same_bytes() {
+        let r = run(300);
+        for fig in FIGURES {
+            assert_eq!(fig(&r).unwrap(), fig(&r).unwrap());
+        }
+    }
+
+    #[test]
+    fn long_timelines_are_decimated_keeping_the_maximum() {
+        let mut r = run(3600);
+        r.timeline[1234].db_pool_waiting_requests_max = 999;
+        let f = Frame::new(&r);
+        assert!(f.cols.len() <= MAX_COLUMNS);
+        assert_eq!(f.x, (0.0, 3600.0));
+        let waiting = f.values(|b| Some(f64::from(b.db_pool_waiting_requests_max)));
+        assert_eq!(waiting.iter().flatten().fold(0.0, |a: f64, v| a.max(*v)), 999.0);
+        assert!(dashboard_png(&r).unwrap().starts_with(PNG_SIGNATURE));
+    }
+
+    #[test]
+    fn missing_latencies_stay_gaps() {
+        let r = run(10);
+        let p50 = Frame::new(&r).values(|b| b.latency_ms.map(|p| p.p50));
+        assert_eq!(p50[4], None);
+        assert!(p50[3].is_some());
+    }
+
+    #[test]
+    fn axes_are_widened_and_ticked_legibly() {
+        let zero = Axis::fit(Scale::Count, [0.0, f64::NAN].into_iter());
+        assert_eq!((zero.lo, zero.hi, zero.bold.clone()), (0.0, 1.0, vec![0.0, 1.0]));
+        let queue = Axis::fit(Scale::Count, [45.0].into_iter());
+        assert_eq!((queue.hi, queue.bold.len()), (50.0, 6));
+        let lat = Axis::fit(Scale::Log, [100.0, 10_000.0].into_iter());
+        let labels: Vec<String> = lat.bold.iter().map(|s| lat.label(*s)).collect();
+        assert_eq!(labels, ["100", "200", "500", "1,000", "2,000", "5,000", "10,000"]);
+        let flat = Axis::fit(Scale::Log, [150.0].into_iter());
+        assert!(flat.hi > flat.lo && flat.bold.len() >= 3, "{:?}", flat.bold);
+        let huge = Axis::fit(Scale::Count, [f64::MAX].into_iter());
+        assert!(huge.hi.is_finite() && huge.bold.len() <= 8);
+    }
+
+    #[test]
+    fn numbers_are_formatted_for_labels() {
+        let cases = [(0.0, "0"), (1234.4, "1,234"), (0.5, "0.5"), (12.26, "12.3"), (-2000.0, "-2,000")];
+        for (v, s) in cases {
+            assert_eq!(fmt_num(v), s);
+        }
+        assert_eq!((fmt_num(1e12), fmt_num(2.5e-5), fmt_num(f64::NAN)), ("1e12".into(), "2.5e-5".into(), "—".into()));
+    }
 }

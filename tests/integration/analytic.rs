@@ -44,6 +44,17 @@ fn burst_of_fifty_waits_in_one_second_steps_and_never_times_out() {
 }
 
 #[test]
+fn a_51st_request_times_out_at_exactly_ten_seconds() {
+    // It would get a connection at 10 s, the instant its timeout fires; the timeout
+    // was scheduled first (on arrival), so it runs first.
+    let s = scenario(&pool_scenario(5, "10s", "1s", "  - burst: {count: 51}"));
+    let (r, recs) = run_with_records(&s, 1);
+    assert_eq!(r.summary.requests.timed_out, 1);
+    let t = recs.iter().find(|r| r.outcome == Outcome::TimedOut).unwrap();
+    assert_eq!((t.id, t.wait.as_secs_f64()), (50, 10.0));
+}
+
+#[test]
 fn with_holds_of_1_2s_the_last_five_of_a_burst_of_fifty_time_out_at_ten_seconds() {
     // Batch k starts at 1.2 k s; batch 9 would start at 10.8 s > 10 s.
     let s = scenario(&pool_scenario(5, "10s", "1200ms", "  - burst: {count: 50}"));
