@@ -1009,6 +1009,26 @@ mod tests {
     }
 
     #[test]
+    fn empirical_values_come_from_a_list_or_a_csv_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("units.csv"), "# observed holds\n12ms\n1.5s\n\n250us\n").unwrap();
+        std::fs::write(dir.path().join("header.csv"), "hold_ms,query\n12,a\n0.5,b\n").unwrap();
+        std::fs::write(dir.path().join("bad.csv"), "hold_ms\n12\nabc\n").unwrap();
+        let with = |hold: &str| MINIMAL.replace("hold: 1s", &format!("hold: {hold}"));
+        let load = |src: String| from_str(&src, "t.yaml", Some(dir.path()), &[]);
+        let s = load(with("{dist: empirical, file: units.csv}")).unwrap();
+        assert_eq!(s.classes[0].hold, Dist::Empirical(Arc::from(vec![12_000_000u64, 1_500_000_000, 250_000])));
+        let s = load(with("{dist: empirical, file: header.csv}")).unwrap();
+        assert_eq!(s.classes[0].hold, Dist::Empirical(Arc::from(vec![12_000_000u64, 500_000])));
+        let s = load(with("{dist: empirical, values: [10ms, 20ms]}")).unwrap();
+        assert_eq!(s.classes[0].hold, Dist::Empirical(Arc::from(vec![10_000_000u64, 20_000_000])));
+        let e = load(with("{dist: empirical, file: bad.csv}")).unwrap_err().to_string();
+        assert!(e.contains("bad.csv: line 3: expected a non-negative number, found `abc`"), "{e}");
+        let e = load(with("{dist: empirical, file: missing.csv}")).unwrap_err().to_string();
+        assert!(e.contains("request.hold.file") && e.contains("missing.csv"), "{e}");
+    }
+
+    #[test]
     fn overrides_edit_the_tree_before_validation() {
         let o = vec![("pool.max_size".to_string(), "20".to_string())];
         let s = from_str(MINIMAL, "t.yaml", None, &o).unwrap();
