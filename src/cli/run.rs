@@ -19,7 +19,7 @@ use crate::scenario::{self, Scenario, units::parse_duration};
 pub struct Args {
     /// Scenario file (YAML).
     pub file: PathBuf,
-    /// Output folder [default: out/<scenario name>/].
+    /// Output folder [default: out/NAME/, NAME being the scenario's name].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// Seed for every random stream [default: the scenario's `seed`].
