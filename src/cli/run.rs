@@ -134,6 +134,17 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
     let a = &s.acquire_wait_ms;
     writeln!(w, "  acquire   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {:.1} ms", a.p50, a.p99, a.max, a.mean)?;
     writeln!(w, "  peak      {} waiting for a connection, {} connections in use", s.queue_depth_max, s.pool_used_max)?;
+    if let Some(t) = &r.theory {
+        writeln!(
+            w,
+            "  theory    {} steady state: 503 rate {:.3}% (simulated {:.3}%), mean wait {:.1} ms (simulated {:.1} ms)",
+            t.model,
+            t.timed_out_rate * 100.0,
+            q.timed_out_rate * 100.0,
+            t.acquire_wait_ms_mean,
+            a.mean
+        )?;
+    }
     match s.first_503_s {
         Some(t) => writeln!(w, "  first 503 at {t:.3} s")?,
         None => writeln!(w, "  no 503s")?,

@@ -169,4 +169,6 @@ pub struct RunResult {
     pub timeline: Vec<Bucket>,
     /// Whole-run figures.
     pub summary: Summary,
+    /// What queueing theory predicts, when the scenario fits its assumptions.
+    pub theory: Option<crate::theory::fit::Prediction>,
 }

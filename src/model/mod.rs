@@ -289,6 +289,7 @@ impl<'s> Simulation<'s> {
             },
             timeline,
             summary,
+            theory: crate::theory::fit::predict(self.scenario),
         })
     }
 

@@ -23,6 +23,9 @@ pub fn summary_value(r: &RunResult) -> Value {
     if let (Value::Object(out), Value::Object(fig)) = (&mut v, figures) {
         out.extend(fig);
     }
+    if let (Value::Object(out), Some(t)) = (&mut v, &r.theory) {
+        out.insert("theory".into(), serde_json::to_value(t).unwrap_or(Value::Null));
+    }
     round_floats(&mut v);
     v
 }

@@ -729,6 +729,7 @@ mod tests {
                 throughput_ok_per_s: 8.0,
                 duration_s: n as f64,
             },
+            theory: None,
         }
     }
 

@@ -78,6 +78,8 @@
 //! * D. Y. Barrer, "Queuing with impatient customers and ordered service",
 //!   Operations Research 5 (1957): the single-server case, used in the tests.
 
+pub mod fit;
+
 /// Erlang B blocking probability `B(c, a)` of the `M/M/c/c` loss system.
 ///
 /// `c` is the number of servers, `a` the offered load in Erlangs. Computed with the
