@@ -318,8 +318,8 @@ impl<'s> Simulation<'s> {
             }
             Event::UserSend { workload, user } => self.on_user_send(workload, user),
             Event::UsersChange { workload, step } => self.on_users_change(workload, step),
-            Event::Timeout { slot, generation } => self.on_timeout(slot, generation, opts)?,
-            Event::HoldDone { slot, generation } => self.on_hold_done(slot, generation, opts)?,
+            Event::Timeout { slot, generation } => self.on_timeout(slot, generation),
+            Event::HoldDone { slot, generation } => self.on_hold_done(slot, generation),
             Event::Respond { slot, generation } => {
                 if self.requests.is_current(slot, generation) {
                     self.finish(slot, opts)?;
@@ -422,7 +422,8 @@ impl<'s> Simulation<'s> {
         self.queue.push(now + hold, Event::HoldDone { slot, generation });
     }
 
-    fn on_timeout(&mut self, slot: u32, generation: u32, _opts: &mut RunOptions<'_>) -> Result<(), SimError> {
+    /// A waiting request gives up (stale timeouts were dropped by `is_stale`).
+    fn on_timeout(&mut self, slot: u32, generation: u32) {
         let now = self.now;
         let r = self.requests.get_mut(slot);
         let wait = now - r.arrival;
@@ -435,12 +436,11 @@ impl<'s> Simulation<'s> {
         self.recorder.timed_out(now, wait);
         self.report_pools();
         self.begin_response(slot, generation, Outcome::TimedOut);
-        Ok(())
     }
 
-    fn on_hold_done(&mut self, slot: u32, generation: u32, opts: &mut RunOptions<'_>) -> Result<(), SimError> {
+    fn on_hold_done(&mut self, slot: u32, generation: u32) {
         if !self.requests.is_current(slot, generation) {
-            return Ok(());
+            return;
         }
         let workload = self.requests.get_mut(slot).workload;
         let pool_idx = self.classes[self.workloads[workload as usize].class].pool;
@@ -449,8 +449,6 @@ impl<'s> Simulation<'s> {
         self.serve_waiters(pool_idx);
         self.report_pools();
         self.begin_response(slot, generation, Outcome::Ok);
-        let _ = opts;
-        Ok(())
     }
 
     /// Gives free connections of a pool to its waiters, oldest first.
@@ -472,7 +470,7 @@ impl<'s> Simulation<'s> {
         let w = &mut self.workloads[r.workload as usize];
         let class = &self.classes[w.class];
         if class.overhead_is_zero {
-            // Finish now; only the sink can fail and it is flushed at the end.
+            // No overhead: answer at this same instant, without drawing from the stream.
             self.queue.push(self.now, Event::Respond { slot, generation });
         } else {
             let overhead = class.overhead.sample(&mut w.overhead_rng);
