@@ -78,6 +78,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let opts = RunOptions {
         seed,
         max_events: args.max_events,
+        max_in_flight: crate::model::DEFAULT_MAX_IN_FLIGHT,
         sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
         should_stop: Some(&should_stop),
     };

@@ -21,6 +21,9 @@ use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
 use pool::{Pool, Waiter};
 use request::{Phase, Requests};
 
+/// Default limit of requests in flight at once (see [`RunOptions::max_in_flight`]).
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000_000;
+
 /// Default budget of events for one run (see [`RunOptions::max_events`]).
 pub const DEFAULT_MAX_EVENTS: u64 = 2_000_000_000;
 
@@ -60,6 +63,17 @@ pub enum SimError {
         /// Simulated time reached, in seconds.
         t_s: f64,
     },
+    /// More requests were in flight at once than allowed.
+    #[error(
+        "more than {limit} requests in flight at once at simulated t={t_s:.3}s: the pool can never catch up \
+         with this load (give the pool an acquire_timeout, lower the rates, or shorten the run)"
+    )]
+    InFlight {
+        /// The limit.
+        limit: usize,
+        /// Simulated time reached, in seconds.
+        t_s: f64,
+    },
     /// Writing per-request records failed.
     #[error("writing per-request records failed: {0}")]
     Sink(#[from] std::io::Error),
@@ -77,6 +91,9 @@ pub struct RunOptions<'a> {
     pub seed: u64,
     /// Stop with an error after this many events.
     pub max_events: u64,
+    /// Stop with an error when more requests than this are in flight at once (a
+    /// pool that can never catch up would otherwise exhaust memory).
+    pub max_in_flight: usize,
     /// Receives every finished request (`--requests`).
     pub sink: Option<&'a mut dyn RequestSink>,
     /// Polled every few million events; returning true stops the run.
@@ -86,7 +103,13 @@ pub struct RunOptions<'a> {
 impl RunOptions<'_> {
     /// Options with this seed and nothing else.
     pub fn seed<'a>(seed: u64) -> RunOptions<'a> {
-        RunOptions { seed, max_events: DEFAULT_MAX_EVENTS, sink: None, should_stop: None }
+        RunOptions {
+            seed,
+            max_events: DEFAULT_MAX_EVENTS,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            sink: None,
+            should_stop: None,
+        }
     }
 }
 
@@ -273,6 +296,9 @@ impl<'s> Simulation<'s> {
             }
             self.now = t;
             self.handle(ev, &mut opts)?;
+            if self.requests.live() > opts.max_in_flight {
+                return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
+            }
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
         let unfinished = self.requests.live() as u64;

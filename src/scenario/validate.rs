@@ -27,6 +27,8 @@ pub const MAX_BUCKETS: u64 = 10_000_000;
 pub const MAX_EXPECTED_REQUESTS: f64 = 5e9;
 /// Most connections one pool may have.
 pub const MAX_POOL_SIZE: u64 = 1_000_000;
+/// Most requests one burst may send at the same instant (each is held in memory).
+pub const MAX_BURST: u64 = 1_000_000;
 /// Most virtual users one workload may have.
 pub const MAX_USERS: u64 = 1_000_000;
 
@@ -640,7 +642,7 @@ fn workload(
             let at = opt_time(ctx, &f, "at");
             let count = f
                 .req(ctx, "count", "count: 50")
-                .and_then(|(n, q)| p_uint(ctx, n, &q, 1, 1_000_000_000, "requests sent at once"));
+                .and_then(|(n, q)| p_uint(ctx, n, &q, 1, MAX_BURST, "requests sent at once"));
             (WorkloadKind::Burst { at: at?, count: count? }, name_of(ctx, &f, default_name)?)
         }
         "sequential" => {
@@ -980,6 +982,12 @@ mod tests {
         assert_eq!(paths, vec!["seed", "pool.max_size", "request.hold", "workload.0.open.rate"], "{i:?}");
         assert_eq!(i[1].pos, Pos { line: 3, col: 18 });
         assert!(i[2].message.contains("`250ms`"));
+    }
+
+    #[test]
+    fn a_burst_is_limited_to_what_memory_can_hold() {
+        let i = issues(&MINIMAL.replace("count: 10", "count: 1000001"));
+        assert!(i[0].message.contains("at most 1000000"), "{i:?}");
     }
 
     #[test]

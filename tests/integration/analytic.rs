@@ -172,6 +172,17 @@ fn closed_loop_users_settle_at_the_littles_law_wait() {
 }
 
 #[test]
+fn a_pool_that_can_never_catch_up_is_stopped_with_a_clear_error() {
+    // 1000/s into one connection that never times out: the queue only grows.
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: never}\nrequest: {hold: 1s}\nworkload:\n  - open: {rate: 1000/s, until: 1h}\n";
+    let s = scenario(yaml);
+    let mut opts = poolsim::RunOptions::seed(1);
+    opts.max_in_flight = 5_000;
+    let err = poolsim::Simulation::new(&s, 1).run(opts).unwrap_err().to_string();
+    assert!(err.contains("more than 5000 requests in flight"), "{err}");
+}
+
+#[test]
 fn rate_ramps_deliver_the_integral_of_the_rate() {
     // 0 -> 100/s over 10 s then 100/s for 10 s: 500 + 1000 arrivals with even spacing.
     let yaml = "name: t\npool: {max_size: 1000}\nrequest: {hold: 1ms}\nworkload:\n  - open: {process: constant, start_rate: 0/s, stages: [{duration: 10s, target: 100/s}, {duration: 10s, target: 100/s}], until: 20s}\n";
