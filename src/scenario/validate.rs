@@ -419,13 +419,12 @@ fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
         );
         return None;
     };
-    let Some((kind_key, kind_node)) = entries.iter().find(|(k, _)| k.text == "dist") else {
+    let Some((_, kind_node)) = entries.iter().find(|(k, _)| k.text == "dist") else {
         ctx.err(node.pos, path, format!("missing key `dist` (one of {})", list(DISTS)));
         return None;
     };
     let kind_path = join(path, "dist");
     let kind = scalar(ctx, kind_node, &kind_path, "a distribution name")?.0;
-    let _ = kind_key;
     let allowed: &[&str] = match kind {
         "constant" => &["dist", "value"],
         "uniform" => &["dist", "min", "max"],
