@@ -6,6 +6,8 @@
 //! column and key path. The simulation only ever sees a valid `Scenario`.
 
 pub mod error;
+pub mod expect;
+pub mod sweep;
 pub mod units;
 pub mod validate;
 pub mod yaml;
@@ -53,6 +55,10 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     /// Changes applied while the run goes on, in time order.
     pub changes: Vec<TimedChange>,
+    /// Assertions on the run's figures (`expect:`), checked by `sim check`.
+    pub expect: Vec<expect::Expectation>,
+    /// A sweep stored with the scenario (`sweep:`), run by `sim sweep`.
+    pub sweep: Option<sweep::SweepSpec>,
 }
 
 /// A connection pool.

@@ -32,8 +32,19 @@ pub const MAX_BURST: u64 = 1_000_000;
 /// Most virtual users one workload may have.
 pub const MAX_USERS: u64 = 1_000_000;
 
-const TOP_KEYS: &[&str] =
-    &["name", "description", "seed", "duration", "timeline", "pool", "request", "workload", "events"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seed",
+    "duration",
+    "timeline",
+    "pool",
+    "request",
+    "workload",
+    "events",
+    "expect",
+    "sweep",
+];
 const WORKLOAD_KINDS: &[&str] = &["burst", "sequential", "open", "users"];
 const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, workload.<name>.rate";
 
@@ -101,35 +112,35 @@ fn relocate(node: &mut Node, pos: Pos) {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     issues: Vec<Issue>,
     base_dir: Option<&'a Path>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
+    pub(super) fn err(&mut self, pos: Pos, path: &str, message: impl Into<String>) {
         self.issues.push(Issue { pos, path: path.to_string(), message: message.into() });
     }
 }
 
-fn join(path: &str, seg: &str) -> String {
+pub(super) fn join(path: &str, seg: &str) -> String {
     let mut p = path.to_string();
     push_segment(&mut p, seg);
     p
 }
 
 /// The keys of one mapping, checked against the allowed set.
-struct Fields<'n> {
+pub(super) struct Fields<'n> {
     pos: Pos,
     path: String,
     entries: &'n [(Key, Node)],
 }
 
 impl<'n> Fields<'n> {
-    fn get(&self, key: &str) -> Option<(&'n Node, String)> {
+    pub(super) fn get(&self, key: &str) -> Option<(&'n Node, String)> {
         self.entries.iter().find(|(k, _)| k.text == key).map(|(_, n)| (n, join(&self.path, key)))
     }
-    fn req(&self, ctx: &mut Ctx, key: &str, example: &str) -> Option<(&'n Node, String)> {
+    pub(super) fn req(&self, ctx: &mut Ctx, key: &str, example: &str) -> Option<(&'n Node, String)> {
         let found = self.get(key);
         if found.is_none() {
             ctx.err(self.pos, &self.path, format!("missing key `{key}` (e.g. `{example}`)"));
@@ -138,7 +149,7 @@ impl<'n> Fields<'n> {
     }
 }
 
-fn fields<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
+pub(super) fn fields<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, allowed: &[&str]) -> Option<Fields<'n>> {
     let Value::Map(entries) = &node.value else {
         let what = if path.is_empty() { "the scenario".to_string() } else { format!("`{path}`") };
         ctx.err(
@@ -161,7 +172,7 @@ fn fields<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, allowed: &[&str]) -> Op
     Some(Fields { pos: node.pos, path: path.to_string(), entries })
 }
 
-fn list(keys: &[&str]) -> String {
+pub(super) fn list(keys: &[&str]) -> String {
     keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
 }
 
@@ -183,7 +194,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-fn scalar<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, expected: &str) -> Option<(&'n str, bool)> {
+pub(super) fn scalar<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, expected: &str) -> Option<(&'n str, bool)> {
     match &node.value {
         Value::Scalar { text, quoted } => Some((text.as_str(), *quoted)),
         _ => {
@@ -193,7 +204,7 @@ fn scalar<'n>(ctx: &mut Ctx, node: &'n Node, path: &str, expected: &str) -> Opti
     }
 }
 
-fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64, what: &str) -> Option<u64> {
+pub(super) fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64, what: &str) -> Option<u64> {
     let expected = format!("a whole number ({what})");
     let (text, _) = scalar(ctx, node, path, &expected)?;
     let clean: String = text.trim().chars().filter(|&c| c != '_').collect();
@@ -223,11 +234,11 @@ fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64, what: &str
     }
 }
 
-fn p_string(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
+pub(super) fn p_string(ctx: &mut Ctx, node: &Node, path: &str) -> Option<String> {
     scalar(ctx, node, path, "text").map(|(t, _)| t.to_string())
 }
 
-fn p_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+pub(super) fn p_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
     let (text, _) = scalar(ctx, node, path, "a duration with a unit, e.g. `250ms`, `1.5s`, `2m`")?;
     match parse_duration(text) {
         Ok(d) => Some(d),
@@ -238,7 +249,7 @@ fn p_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
     }
 }
 
-fn p_positive_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+pub(super) fn p_positive_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
     let d = p_duration(ctx, node, path)?;
     if d.is_zero() {
         ctx.err(node.pos, path, "must be longer than zero");
@@ -247,7 +258,7 @@ fn p_positive_duration(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDura
     Some(d)
 }
 
-fn p_rate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
+pub(super) fn p_rate(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
     let (text, _) = scalar(ctx, node, path, "a rate such as `9/s` or `540/m`")?;
     match parse_rate(text) {
         Ok(r) => Some(r),
@@ -309,6 +320,14 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         Some((n, p)) => events(ctx, n, &p, Some(&workloads), duration)?,
         None => Vec::new(),
     };
+    let expect = match f.get("expect") {
+        Some((n, p)) => super::expect::parse(ctx, n, &p)?,
+        None => Vec::new(),
+    };
+    let sweep = match f.get("sweep") {
+        Some((n, p)) => Some(super::sweep::parse(ctx, n, &p)?),
+        None => None,
+    };
     let s = Scenario {
         name,
         description,
@@ -319,6 +338,8 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         classes: vec![class],
         workloads,
         changes,
+        expect,
+        sweep,
     };
     check_size(ctx, &s, &f);
     Some(s)
@@ -384,7 +405,7 @@ fn pool(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PoolSpec> {
 }
 
 /// An acquire timeout: a duration, or `never` to wait forever.
-fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
+pub(super) fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
     if node.as_scalar() == Some("never") {
         return Some(SimDuration::MAX);
     }
@@ -404,7 +425,7 @@ fn request(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ClassSpec> {
 const DISTS: &[&str] = &["constant", "uniform", "exponential", "normal", "lognormal", "empirical"];
 
 /// A distribution: `{dist: NAME, ...}`, or a bare duration as shorthand for a constant.
-fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
+pub(super) fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
     if let Value::Scalar { .. } = node.value {
         return p_duration(ctx, node, path).map(Dist::Constant);
     }
