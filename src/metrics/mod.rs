@@ -64,7 +64,7 @@ pub trait RequestSink {
 }
 
 /// One row of the timeline: what happened during `[t_s, t_s + bucket)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Bucket {
     /// Start of the bucket, in seconds.
     pub t_s: f64,
@@ -94,6 +94,33 @@ pub struct Bucket {
     pub latency_ms: Option<Percentiles>,
     /// 99th percentile of acquire waits that ended in the bucket (ms).
     pub acquire_wait_ms_p99: Option<f64>,
+}
+
+impl Bucket {
+    /// The value of one `timeline.csv` column by name (see
+    /// [`crate::output::csv::TIMELINE_COLUMNS`]); `None` for an empty cell or an
+    /// unknown name. Lets plots and checks read any column without knowing the struct.
+    pub fn value(&self, column: &str) -> Option<f64> {
+        Some(match column {
+            "t_s" => self.t_s,
+            "arrivals" => self.arrivals as f64,
+            "ok" => self.ok as f64,
+            "timed_out" => self.timed_out as f64,
+            "failed" => self.failed as f64,
+            "db_pool_used_size_max" => self.db_pool_used_size_max as f64,
+            "db_pool_used_size_mean" => self.db_pool_used_size_mean,
+            "db_pool_free_size_min" => self.db_pool_free_size_min as f64,
+            "db_pool_waiting_requests_max" => self.db_pool_waiting_requests_max as f64,
+            "db_pool_waiting_requests_mean" => self.db_pool_waiting_requests_mean,
+            "db_pool_max_size" => self.db_pool_max_size as f64,
+            "db_pool_exhaustion_total" => self.db_pool_exhaustion_total as f64,
+            "latency_ms_p50" => self.latency_ms?.p50,
+            "latency_ms_p95" => self.latency_ms?.p95,
+            "latency_ms_p99" => self.latency_ms?.p99,
+            "acquire_wait_ms_p99" => self.acquire_wait_ms_p99?,
+            _ => return None,
+        })
+    }
 }
 
 /// Counts of requests by outcome.

@@ -95,3 +95,23 @@ impl<W: Write> RequestSink for RequestCsv<W> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::Percentiles;
+
+    #[test]
+    fn every_timeline_column_can_be_read_by_name() {
+        let b = Bucket {
+            latency_ms: Some(Percentiles { p50: 1.0, p95: 2.0, p99: 3.0 }),
+            acquire_wait_ms_p99: Some(4.0),
+            ..Bucket::default()
+        };
+        for c in TIMELINE_COLUMNS {
+            assert!(b.value(c).is_some(), "column {c} has no accessor");
+        }
+        assert_eq!(b.value("latency_ms_p99"), Some(3.0));
+        assert_eq!(b.value("no_such_column"), None);
+    }
+}
