@@ -694,6 +694,7 @@ mod tests {
                     db_pool_exhaustion_total: (i as u64 + 4) / 7,
                     latency_ms: lat.map(|l| Percentiles { p50: l, p95: l * 1.2, p99: l * 1.5 }),
                     acquire_wait_ms_p99: lat,
+                    ..Bucket::default()
                 }
             })
             .collect();
@@ -715,6 +716,9 @@ mod tests {
                     ok: 8 * n as u64,
                     timed_out: n as u64 / 7,
                     failed: 0,
+                    refused: 0,
+                    statement_timeout: 0,
+                    terminated: 0,
                     unfinished: 0,
                     queued: 0,
                     timed_out_rate: 0.014,
@@ -728,8 +732,12 @@ mod tests {
                 first_503_s: Some(3.0),
                 throughput_ok_per_s: 8.0,
                 duration_s: n as f64,
+                warmup_s: 0.0,
             },
             theory: None,
+            fleet: Default::default(),
+            instances: Vec::new(),
+            pool_rows: Vec::new(),
         }
     }
 

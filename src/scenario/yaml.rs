@@ -88,6 +88,14 @@ impl Node {
         }
     }
 
+    /// The value of `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
     /// The scalar text, if this is a scalar.
     pub fn as_scalar(&self) -> Option<&str> {
         match &self.value {
