@@ -9,7 +9,7 @@ use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
 use crate::metrics::RunResult;
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
-use crate::output::csv::{RequestCsv, write_timeline};
+use crate::output::csv::{RequestCsv, write_pools, write_timeline};
 use crate::output::json::write_summary;
 use crate::plot;
 use crate::scenario::{self, Scenario, units::parse_duration};
@@ -89,6 +89,9 @@ pub fn run(args: &Args) -> Result<u8> {
         file.commit()?;
     }
     let written = write_outputs(&result, &out, !args.no_plots)?;
+    for warning in &result.fleet.warnings {
+        let _ = writeln!(io::stderr(), "warning: {warning}");
+    }
     if !args.quiet {
         print_summary(&mut io::stdout().lock(), &result, &out, &written, args.requests)?;
     }
@@ -99,7 +102,8 @@ pub fn run(args: &Args) -> Result<u8> {
 pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
-    let mut written = vec!["timeline.csv", "summary.json"];
+    write_atomic(&out.join("pools.csv"), |w| write_pools(w, &r.instances, &r.pool_rows))?;
+    let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
     if plots {
         type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
         let figures: [(&str, Render); 4] = [
@@ -130,11 +134,57 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
         "  requests  {} total, {} ok, {} timed out (503), {} failed, {} unfinished",
         q.total, q.ok, q.timed_out, q.failed, q.unfinished
     )?;
+    if q.failed > 0 {
+        writeln!(
+            w,
+            "  failed    {} refused by the database, {} statement timeout, {} connection terminated",
+            q.refused, q.statement_timeout, q.terminated
+        )?;
+    }
+    if s.warmup_s > 0.0 {
+        writeln!(w, "  warm-up   figures leave out requests that arrived in the first {:.1} s", s.warmup_s)?;
+    }
     let l = &s.latency_ms;
     writeln!(w, "  latency   p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p95, l.p99, l.max)?;
     let a = &s.acquire_wait_ms;
     writeln!(w, "  acquire   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {:.1} ms", a.p50, a.p99, a.max, a.mean)?;
     writeln!(w, "  peak      {} waiting for a connection, {} connections in use", s.queue_depth_max, s.pool_used_max)?;
+    let db = &r.fleet.database;
+    if let (Some(max), Some(usable)) = (db.max_connections, db.usable_connections) {
+        writeln!(
+            w,
+            "  database  peak {} open of {} usable ({} max_connections - {} reserved), {} refused; budget {} possible{}",
+            db.peak_connections,
+            usable,
+            max,
+            db.reserved_connections,
+            db.refusals,
+            db.possible_connections,
+            if db.overcommitted { " (over-committed)" } else { "" }
+        )?;
+    }
+    for p in r.fleet.pools.iter().filter(|_| r.fleet.pools.len() > 1 || r.instances.len() > 1) {
+        writeln!(
+            w,
+            "  pool      {} ({} x {} per {}): peak {} in use, {} open, {} timeouts",
+            p.name, p.instances, p.max_size, p.scope, p.peak_used, p.peak_open, p.timeouts
+        )?;
+    }
+    for j in &r.fleet.jobs {
+        writeln!(
+            w,
+            "  job       {}: {} runs, {} failed, {} connections not obtained, {} leaked",
+            j.name, j.runs, j.failed_runs, j.acquire_failures, j.leaked_connections
+        )?;
+    }
+    let leaks = &r.fleet.leaks;
+    if leaks.leaked_total > 0 || leaks.leak_warnings > 0 {
+        writeln!(
+            w,
+            "  leaks     {} leaked ({} still checked out at the end, peak {}), {} leak-detection warnings",
+            leaks.leaked_total, leaks.leaked_at_end, leaks.leaked_peak, leaks.leak_warnings
+        )?;
+    }
     if let Some(t) = &r.theory {
         writeln!(
             w,
