@@ -93,6 +93,7 @@ impl Simulation<'_> {
     fn start_job(&mut self, job: u16, at: SimTime) {
         let (copies, _) = self.job_copies(job as usize);
         let every = self.scenario.jobs[job as usize].every;
+        let offset = self.scenario.jobs[job as usize].offset;
         let j = &mut self.jobs[job as usize];
         if j.active {
             return;
@@ -101,8 +102,23 @@ impl Simulation<'_> {
         j.epoch += 1;
         let epoch = j.epoch;
         for copy in 0..copies {
-            let phase = SimDuration::from_secs_f64(every.as_secs_f64() * j.rng.unit());
+            let phase = offset.unwrap_or_else(|| SimDuration::from_secs_f64(every.as_secs_f64() * j.rng.unit()));
             self.queue.push(at.max(self.now) + phase, Event::JobRun { job, copy, epoch });
+        }
+    }
+
+    /// Stops a job (a rollback): no new runs, and acquisitions still waiting
+    /// are dropped, as the code that asked for them is gone. Connections it
+    /// holds are released (or leaked) when their holds end.
+    fn stop_job(&mut self, job: u16) {
+        self.jobs[job as usize].active = false;
+        let waiting = self.requests.slots_where(|r| r.job == job && r.phase == super::request::Phase::Waiting);
+        for slot in waiting {
+            let instance = self.requests.get(slot).instance;
+            let generation = self.requests.generation(slot);
+            self.leave_queue(slot, generation, instance);
+            self.requests.remove(slot);
+            self.report(instance);
         }
     }
 
@@ -217,7 +233,7 @@ impl Simulation<'_> {
                 Change::Rate(w, r) => self.set_rate(w.0, *r),
                 Change::Pods(n) => self.scale(*n),
                 Change::StartJob(j) => self.start_job(j.0, self.now),
-                Change::StopJob(j) => self.jobs[j.0 as usize].active = false,
+                Change::StopJob(j) => self.stop_job(j.0),
                 Change::ClosePool(p) => {
                     let pool = p.0;
                     let conns = self.conns.all(|c| self.copies[c.instance as usize].pool == pool);

@@ -271,6 +271,7 @@ pub struct Simulation<'s> {
     routing_rng: StreamRng,
     next_request_id: u64,
     events: u64,
+    audit: bool,
 }
 
 impl<'s> Simulation<'s> {
@@ -451,9 +452,51 @@ impl<'s> Simulation<'s> {
             routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
             events: 0,
+            audit: false,
         };
         sim.start_fleet();
         sim
+    }
+
+    /// Checks the connection accounting after every event and panics on the
+    /// first violation: for tests (it costs O(connections) per event).
+    pub fn with_audit(mut self) -> Self {
+        self.audit = true;
+        self
+    }
+
+    /// Panics unless every connection is accounted for: per pool copy, open =
+    /// idle + in use (leaked included); the database's count is the sum of
+    /// every copy's open and opening connections and stays within its limit.
+    fn check_invariants(&self) {
+        let mut per_copy = vec![[0u32; 4]; self.copies.len()]; // opening, idle, in use, leaked
+        for id in self.conns.all(|_| true) {
+            let c = self.conns.get(id);
+            let k = match c.state {
+                ConnState::Opening => 0,
+                ConnState::Idle => 1,
+                ConnState::InUse => 2,
+                ConnState::Leaked => 3,
+                ConnState::Free => unreachable!(),
+            };
+            per_copy[c.instance as usize][k] += 1;
+        }
+        let mut db = 0;
+        let mut used = 0;
+        let mut leaked = 0;
+        for (i, (copy, n)) in self.copies.iter().zip(&per_copy).enumerate() {
+            let t = self.now;
+            assert_eq!(copy.opening, n[0], "t={t}: copy {i} opening");
+            assert_eq!(copy.open, n[1] + n[2] + n[3], "t={t}: copy {i}: open = idle + in use + leaked");
+            assert_eq!(copy.in_use, n[2] + n[3], "t={t}: copy {i} in use");
+            db += copy.open + copy.opening;
+            used += copy.in_use;
+            leaked += n[3];
+        }
+        assert_eq!(self.db.open, db, "t={}: database count", self.now);
+        assert!(db <= self.db.usable, "t={}: {db} connections open, {} usable", self.now, self.db.usable);
+        assert_eq!(self.used_total, used, "t={}: connections in use", self.now);
+        assert_eq!(self.leaked_now, leaked, "t={}: leaked connections", self.now);
     }
 
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
@@ -478,6 +521,9 @@ impl<'s> Simulation<'s> {
             }
             self.now = t;
             self.handle(ev, &mut opts)?;
+            if self.audit {
+                self.check_invariants();
+            }
             if self.requests.live() > opts.max_in_flight {
                 return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
             }
@@ -821,14 +867,7 @@ impl<'s> Simulation<'s> {
             }
         } else {
             let job = &mut self.jobs[r.job as usize];
-            if job.active {
-                self.scenario.jobs[r.job as usize].hold.sample(&mut job.hold_rng)
-            } else {
-                // The job was stopped (rolled back) while this acquisition waited:
-                // its code is gone, so the connection comes straight back.
-                r.error = false;
-                SimDuration::ZERO
-            }
+            self.scenario.jobs[r.job as usize].hold.sample(&mut job.hold_rng)
         };
         self.report(instance);
         self.queue.push(now + hold, Event::HoldDone { slot, generation });

@@ -175,6 +175,13 @@ impl Requests {
         out
     }
 
+    /// Slots of live entries for which `keep` holds, in slot order.
+    pub fn slots_where(&self, keep: impl Fn(&Request) -> bool) -> Vec<u32> {
+        (0..self.slots.len() as u32)
+            .filter(|&i| self.slots[i as usize].phase != Phase::Free && keep(&self.slots[i as usize]))
+            .collect()
+    }
+
     /// Entries in flight (requests and job acquisitions).
     pub fn live(&self) -> usize {
         self.live

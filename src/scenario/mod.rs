@@ -254,6 +254,9 @@ pub struct JobSpec {
     pub stop: Option<SimTime>,
     /// Period between runs of one copy.
     pub every: SimDuration,
+    /// Delay of each copy's first run after the start; `None`: a random delay
+    /// within one period per copy (pods started at different times).
+    pub offset: Option<SimDuration>,
     /// Connections each run takes at once.
     pub connections: u32,
     /// How long each connection is held.

@@ -72,8 +72,20 @@ const POOL_KEYS: &[&str] = &[
     "on_refused",
 ];
 const CLASS_KEYS: &[&str] = &["name", "share", "pool", "hold", "overhead", "priority", "statement_timeout"];
-const JOB_KEYS: &[&str] =
-    &["name", "scope", "pool", "start", "stop", "every", "connections", "hold", "error_rate", "on_error", "priority"];
+const JOB_KEYS: &[&str] = &[
+    "name",
+    "scope",
+    "pool",
+    "start",
+    "stop",
+    "every",
+    "offset",
+    "connections",
+    "hold",
+    "error_rate",
+    "on_error",
+    "priority",
+];
 const EVENT_KEYS: &[&str] = &["at", "set", "start_job", "stop_job", "close_pool", "kill_connections"];
 const WORKLOAD_KINDS: &[&str] = &["burst", "sequential", "open", "users"];
 const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, \
@@ -827,6 +839,10 @@ fn job(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Opti
         None => Some(None),
     };
     let every = f.req(ctx, "every", "every: 30s").and_then(|(n, p)| p_positive_duration(ctx, n, &p));
+    let offset = match f.get("offset") {
+        Some((n, p)) => p_duration(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
     let connections = match f.get("connections") {
         Some((n, p)) => p_uint(ctx, n, &p, 1, 10_000, "connections taken by each run"),
         None => Some(1),
@@ -851,6 +867,7 @@ fn job(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Opti
         start: start?,
         stop: stop?,
         every: every?,
+        offset: offset?,
         connections: connections? as u32,
         hold: hold?,
         error_rate: error_rate?,
@@ -1713,6 +1730,49 @@ mod tests {
         assert_eq!(s.pools[0].max_size, 20);
         let bad = vec![("pool.size".to_string(), "20".to_string())];
         assert!(from_str(MINIMAL, "t.yaml", None, &bad).is_err());
+    }
+
+    const FLEET: &str = "name: t\ndatabase: {max_connections: 500, reserved_connections: 3}\n\
+        fleet: {pods: 20, workers_per_pod: 4}\n\
+        pools: [{name: app, max_size: 10}, {name: sync, scope: pod, max_size: 10}]\n\
+        classes: [{name: payment, pool: app, hold: 20ms}]\n\
+        jobs: [{name: warehouse-sync, pool: sync, every: 30s, hold: 2s}]\n\
+        workload:\n  - burst: {count: 10}\n";
+
+    #[test]
+    fn a_fleet_file_is_valid_and_its_budget_follows_the_write_up() {
+        let s = from_str(FLEET, "f.yaml", None, &[]).unwrap();
+        assert_eq!(s.database.usable(), Some(497));
+        assert_eq!(s.possible_connections(), 20 * (4 * 10 + 10));
+        assert_eq!((s.fleet.pods, s.fleet.workers_per_pod), (20, 4));
+        assert_eq!(s.jobs[0].pool, PoolId(1));
+    }
+
+    #[test]
+    fn bad_fleet_files_get_located_messages() {
+        let job = issues(&FLEET.replace("pool: sync, every", "pool: synk, every"));
+        assert_eq!(job[0].path, "jobs.0.pool");
+        assert!(job[0].message.contains("no pool named `synk` (did you mean `sync`?)"), "{job:?}");
+        let pods = issues(&FLEET.replace("pods: 20", "pods: 0"));
+        assert_eq!(pods[0].path, "fleet.pods");
+        assert!(pods[0].message.contains("at least 1"), "{pods:?}");
+        let reserved = issues(&FLEET.replace("reserved_connections: 3", "reserved_connections: 500"));
+        assert_eq!(reserved[0].path, "database.reserved_connections");
+        assert!(reserved[0].message.contains("must be below max_connections"), "{reserved:?}");
+        let class = issues(&FLEET.replace("pool: app, hold", "pool: nope, hold"));
+        assert_eq!(class[0].path, "classes.0.pool");
+        let ev = issues(&format!("{FLEET}events:\n  - {{at: 1s, start_job: nightly}}\n"));
+        assert!(ev[0].message.contains("no job named `nightly`"), "{ev:?}");
+        let both = issues(&format!("{FLEET}pool: {{max_size: 3}}\n"));
+        assert!(both[0].message.contains("either `pool`"), "{both:?}");
+        let several = issues(&format!("{FLEET}duration: 1m\nevents:\n  - {{at: 1s, set: {{pool.max_size: 3}}}}\n"));
+        assert!(several[0].message.contains("several pools"), "{several:?}");
+    }
+
+    #[test]
+    fn an_event_needs_an_action() {
+        let i = issues(&format!("{MINIMAL}events:\n  - {{at: 1s}}\n"));
+        assert!(i[0].message.contains("needs something to do"), "{i:?}");
     }
 
     #[test]

@@ -4,6 +4,8 @@ mod analytic;
 mod cli;
 mod common;
 mod determinism;
+mod fleet;
 mod golden;
+mod incident;
 mod properties;
 mod theory;
