@@ -1,4 +1,4 @@
-//! The incident's story, asserted on the committed scenarios (the write-up in
+//! The stories of the committed fleet scenarios. The incident (the write-up in
 //! `../shared/seeds/002`): errors only after the deploy with two pools, none
 //! with the shared-pool fix, recovery after the rollback, and the budget
 //! arithmetic of the write-up.
@@ -45,4 +45,13 @@ fn the_shared_pool_fix_holds_under_the_same_traffic() {
     assert!(!db.overcommitted && fix.fleet.warnings.is_empty());
     assert!(db.peak_connections <= 480);
     assert_eq!(fix.fleet.leaks.leaked_total, 0);
+}
+
+#[test]
+fn long_running_queries_starve_the_pools_until_they_are_killed() {
+    let r = committed("long-running-query");
+    assert_eq!(timeouts_between(r, 0.0, 300.0), 0, "no errors before the analytics burst");
+    assert!(timeouts_between(r, 300.0, 900.0) > 10_000, "starvation while 240 of 280 connections are held");
+    assert_eq!(r.summary.requests.terminated, 240, "the kill fails exactly the analytics queries");
+    assert_eq!(timeouts_between(r, 905.0, 1500.0), 0, "recovered after the kill");
 }
