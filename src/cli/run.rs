@@ -177,6 +177,13 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
             j.name, j.runs, j.failed_runs, j.acquire_failures, j.leaked_connections
         )?;
     }
+    if let Some(c) = &r.fleet.client {
+        writeln!(
+            w,
+            "  clients   {} calls, {} retries (x{:.2} load), {} succeeded, {} gave up, {} client timeouts",
+            c.calls, c.retries, c.amplification, c.succeeded, c.gave_up, c.client_timeouts
+        )?;
+    }
     let leaks = &r.fleet.leaks;
     if leaks.leaked_total > 0 || leaks.leak_warnings > 0 {
         writeln!(

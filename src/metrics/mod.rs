@@ -115,6 +115,8 @@ pub struct Bucket {
     pub db_refusals: u64,
     /// Leaked connections still checked out at the end of the bucket.
     pub leaked_connections: u32,
+    /// Retries clients scheduled (after a failure or their own timeout).
+    pub retries: u64,
 }
 
 /// One row of `pools.csv`: one copy of a pool during one bucket.
@@ -174,6 +176,7 @@ impl Bucket {
             "db_connections_usable" => self.db_connections_usable? as f64,
             "db_refusals" => self.db_refusals as f64,
             "leaked_connections" => self.leaked_connections as f64,
+            "retries" => self.retries as f64,
             _ => return None,
         })
     }
@@ -283,8 +286,27 @@ pub struct FleetSummary {
     pub jobs: Vec<JobSummary>,
     /// Leaked connections and leak warnings.
     pub leaks: LeakSummary,
+    /// What the clients saw (with a `client:` block).
+    pub client: Option<ClientSummary>,
     /// Things a reviewer should know (e.g. an over-committed connection budget).
     pub warnings: Vec<String>,
+}
+
+/// Calls as the clients saw them: a call is a first attempt and its retries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientSummary {
+    /// Calls made (first attempts).
+    pub calls: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Requests the servers received per call (1 + retries / calls): the retry storm's amplification.
+    pub amplification: f64,
+    /// Calls that got a 200 in time.
+    pub succeeded: u64,
+    /// Calls that failed after their last attempt.
+    pub gave_up: u64,
+    /// Attempts the client stopped waiting for (the server kept working on them).
+    pub client_timeouts: u64,
 }
 
 /// The database over a run.

@@ -72,6 +72,7 @@ struct Counts {
     refused: u64,
     statement_timeout: u64,
     terminated: u64,
+    retries: u64,
 }
 
 impl Recorder {
@@ -168,6 +169,7 @@ impl Recorder {
             db_connections_usable: (self.db_usable != u32::MAX).then_some(self.db_usable),
             db_refusals: self.refusals_bucket,
             leaked_connections: self.leaked,
+            retries: self.cur.retries,
         });
         let t_s = self.bucket_start.as_secs_f64();
         for (i, (b, now)) in self.inst_bucket.iter_mut().zip(&self.inst_now).enumerate() {
@@ -275,6 +277,13 @@ impl Recorder {
         if t >= self.warmup {
             self.db_peak = self.db_peak.max(open);
         }
+    }
+
+    /// A client scheduled a retry.
+    #[inline]
+    pub fn retry(&mut self, t: SimTime) {
+        self.advance_to(t);
+        self.cur.retries += 1;
     }
 
     /// The database refused a connection.

@@ -6,7 +6,9 @@ use super::pool::ConnState;
 use super::request::{NOT_A_JOB, NewRequest};
 use super::{Event, Simulation, WorkloadRun};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{DatabaseSummary, FleetSummary, JobSummary, LeakSummary, Outcome, PoolInstance, PoolSummary};
+use crate::metrics::{
+    ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, Outcome, PoolInstance, PoolSummary,
+};
 use crate::scenario::{Change, JobScope, OnError, PoolId, Routing, Scope};
 use crate::workload::RateProfile;
 
@@ -154,6 +156,7 @@ impl Simulation<'_> {
                 worker,
                 instance,
                 error,
+                attempt: 0,
                 arrival: now,
             });
             self.acquire(slot, generation, instance, priority);
@@ -424,6 +427,17 @@ impl Simulation<'_> {
             },
             pools,
             jobs,
+            client: s.client.as_ref().map(|_| {
+                let c = &self.client;
+                ClientSummary {
+                    calls: c.calls,
+                    retries: c.retries,
+                    amplification: if c.calls == 0 { 0.0 } else { 1.0 + c.retries as f64 / c.calls as f64 },
+                    succeeded: c.succeeded,
+                    gave_up: c.gave_up,
+                    client_timeouts: c.timeouts,
+                }
+            }),
             leaks: LeakSummary {
                 leaked_total,
                 leaked_at_end: self.leaked_now,

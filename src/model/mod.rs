@@ -63,6 +63,10 @@ enum Event {
     JobRun { job: u16, copy: u32, epoch: u32 },
     /// A leaked connection crosses its pool's leak detection threshold.
     LeakWarning { conn: u32, generation: u32 },
+    /// The client stops waiting for a request.
+    ClientTimeout { slot: u32, generation: u32 },
+    /// A client retries a call.
+    Retry { workload: u16, class: u16, attempt: u16, user: u32 },
 }
 
 /// Why a run stopped early.
@@ -142,6 +146,8 @@ mod streams {
     pub const JOB_HOLD: u32 = 8;
     /// Connect times of pool p.
     pub const CONNECT: u32 = 9;
+    /// Retry backoff jitter of workload k.
+    pub const RETRY: u32 = 10;
 }
 
 /// Per-class settings that timed changes may replace.
@@ -161,6 +167,7 @@ struct WorkloadState {
     hold_rng: StreamRng,
     overhead_rng: StreamRng,
     class_rng: StreamRng,
+    retry_rng: StreamRng,
 }
 
 enum WorkloadRun {
@@ -272,6 +279,17 @@ pub struct Simulation<'s> {
     next_request_id: u64,
     events: u64,
     audit: bool,
+    client: ClientCounts,
+}
+
+/// What the clients saw (with a `client:` block).
+#[derive(Debug, Default, Clone, Copy)]
+struct ClientCounts {
+    calls: u64,
+    retries: u64,
+    succeeded: u64,
+    gave_up: u64,
+    timeouts: u64,
 }
 
 impl<'s> Simulation<'s> {
@@ -392,6 +410,7 @@ impl<'s> Simulation<'s> {
                 hold_rng: streams.stream(StreamId::new(StreamId::HOLD, idx)),
                 overhead_rng: streams.stream(StreamId::new(StreamId::OVERHEAD, idx)),
                 class_rng: streams.stream(StreamId::new(streams::CLASS, idx)),
+                retry_rng: streams.stream(StreamId::new(streams::RETRY, idx)),
             });
         }
         let jobs = scenario
@@ -453,6 +472,7 @@ impl<'s> Simulation<'s> {
             next_request_id: 0,
             events: 0,
             audit: false,
+            client: ClientCounts::default(),
         };
         sim.start_fleet();
         sim
@@ -566,6 +586,7 @@ impl<'s> Simulation<'s> {
             }
             Event::Connected { conn, generation } => !self.conns.is(conn, generation, ConnState::Opening),
             Event::LeakWarning { conn, generation } => !self.conns.is(conn, generation, ConnState::Leaked),
+            Event::ClientTimeout { slot, generation } => !self.requests.is_current(slot, generation),
             Event::JobRun { job, epoch, .. } => {
                 let j = &self.jobs[job as usize];
                 !j.active || j.epoch != epoch
@@ -581,7 +602,7 @@ impl<'s> Simulation<'s> {
             Event::Burst { workload } => {
                 if let WorkloadRun::Burst { count } = self.workloads[workload as usize].kind {
                     for _ in 0..count {
-                        self.start_request(workload, u32::MAX);
+                        self.start_request(workload, u32::MAX, None, 0);
                     }
                 }
             }
@@ -599,6 +620,10 @@ impl<'s> Simulation<'s> {
             Event::IdleCheck { instance } => self.on_idle_check(instance),
             Event::JobRun { job, copy, .. } => self.on_job_run(job, copy),
             Event::LeakWarning { .. } => self.leak_warnings += 1,
+            Event::ClientTimeout { slot, .. } => self.on_client_timeout(slot),
+            Event::Retry { workload, class, attempt, user } => {
+                self.start_request(workload, user, Some(class as usize), attempt)
+            }
         }
         Ok(())
     }
@@ -609,7 +634,7 @@ impl<'s> Simulation<'s> {
         if let Some(t) = next {
             self.queue.push(t, Event::Arrive { workload, epoch: run.epoch });
         }
-        self.start_request(workload, u32::MAX);
+        self.start_request(workload, u32::MAX, None, 0);
     }
 
     fn on_user_send(&mut self, workload: u16, user: u32) {
@@ -621,7 +646,7 @@ impl<'s> Simulation<'s> {
             return;
         }
         run.sent += 1;
-        self.start_request(workload, user);
+        self.start_request(workload, user, None, 0);
     }
 
     fn on_users_change(&mut self, workload: u16, step: u32) {
@@ -647,10 +672,11 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    /// A request arrives: pick its class and worker, then ask its pool copy for a connection.
-    fn start_request(&mut self, workload: u16, user: u32) {
+    /// A request arrives: pick its class (a retry keeps its call's) and worker,
+    /// then ask its pool copy for a connection.
+    fn start_request(&mut self, workload: u16, user: u32, class: Option<usize>, attempt: u16) {
         let now = self.now;
-        let class = self.pick_class(workload);
+        let class = class.unwrap_or_else(|| self.pick_class(workload));
         let worker = self.route();
         let instance = self.copy_for(self.classes[class].pool, worker);
         let id = self.next_request_id;
@@ -664,9 +690,18 @@ impl<'s> Simulation<'s> {
             worker,
             instance,
             error: false,
+            attempt,
             arrival: now,
         });
         self.outstanding[worker as usize] += 1;
+        if let Some(c) = &self.scenario.client {
+            if attempt == 0 {
+                self.client.calls += 1;
+            }
+            if let Some(t) = c.timeout {
+                self.queue.push(now + t, Event::ClientTimeout { slot, generation });
+            }
+        }
         self.recorder.arrival(now);
         let priority = self.classes[class].priority;
         self.acquire(slot, generation, instance, priority);
@@ -1075,14 +1110,73 @@ impl<'s> Simulation<'s> {
                 outcome,
             })?;
         }
-        if r.user != u32::MAX {
-            let w = &mut self.workloads[r.workload as usize];
-            if let WorkloadRun::Closed(run) = &mut w.kind {
-                let think = run.think.sample(&mut run.think_rng);
-                self.queue.push(now + think, Event::UserSend { workload: r.workload, user: r.user });
+        if r.abandoned {
+            return Ok(()); // the client gave up on it already
+        }
+        if self.scenario.client.is_some() {
+            if outcome == Outcome::Ok {
+                self.client.succeeded += 1;
+            } else if self.retry(&r, outcome == Outcome::TimedOut, false) {
+                return Ok(());
+            } else {
+                self.client.gave_up += 1;
             }
         }
+        self.user_goes_on(r.workload, r.user);
         Ok(())
+    }
+
+    /// A virtual user whose call is over sends its next request after its think time.
+    fn user_goes_on(&mut self, workload: u16, user: u32) {
+        if user == u32::MAX {
+            return;
+        }
+        let now = self.now;
+        let w = &mut self.workloads[workload as usize];
+        if let WorkloadRun::Closed(run) = &mut w.kind {
+            let think = run.think.sample(&mut run.think_rng);
+            self.queue.push(now + think, Event::UserSend { workload, user });
+        }
+    }
+
+    /// The client stops waiting: the server keeps the request; the client retries or gives up.
+    fn on_client_timeout(&mut self, slot: u32) {
+        let r = *self.requests.get(slot);
+        self.requests.get_mut(slot).abandoned = true;
+        self.client.timeouts += 1;
+        if !self.retry(&r, false, true) {
+            self.client.gave_up += 1;
+            self.user_goes_on(r.workload, r.user);
+        }
+    }
+
+    /// Schedules the next attempt of a failed call if the client retries this
+    /// failure and has retries left; returns whether it did.
+    fn retry(&mut self, r: &request::Request, unavailable: bool, timeout: bool) -> bool {
+        let Some(c) = &self.scenario.client else { return false };
+        let wanted = if timeout {
+            c.retry_on.timeout
+        } else if unavailable {
+            c.retry_on.unavailable
+        } else {
+            c.retry_on.errors
+        };
+        if !wanted || u32::from(r.attempt) >= c.retries {
+            return false;
+        }
+        let exp = SimDuration::from_secs_f64(c.backoff.as_secs_f64() * 2f64.powi(i32::from(r.attempt)));
+        let b = exp.min(c.max_backoff);
+        let rng = &mut self.workloads[r.workload as usize].retry_rng;
+        let wait = match c.jitter {
+            crate::scenario::Jitter::None => b,
+            crate::scenario::Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * rng.unit()),
+            crate::scenario::Jitter::Equal => SimDuration::from_secs_f64(b.as_secs_f64() * (0.5 + 0.5 * rng.unit())),
+        };
+        self.client.retries += 1;
+        self.recorder.retry(self.now);
+        let ev = Event::Retry { workload: r.workload, class: r.class, attempt: r.attempt + 1, user: r.user };
+        self.queue.push(self.now + wait, ev);
+        true
     }
 
     /// Reports the totals and one copy's levels to the recorder.

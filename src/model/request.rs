@@ -44,6 +44,10 @@ pub struct Request {
     pub error: bool,
     /// The hold was cut by the statement timeout.
     pub cut: bool,
+    /// Attempt number of the client's call (0: the first).
+    pub attempt: u16,
+    /// The client gave up on it (client timeout); the server still works on it.
+    pub abandoned: bool,
     /// When it arrived.
     pub arrival: SimTime,
     /// When it got its connection.
@@ -83,6 +87,8 @@ pub struct NewRequest {
     pub instance: u32,
     /// A job run that will fail.
     pub error: bool,
+    /// Attempt number (0: the first).
+    pub attempt: u16,
     /// Arrival time.
     pub arrival: SimTime,
 }
@@ -104,6 +110,8 @@ impl Requests {
             conn: u32::MAX,
             error: n.error,
             cut: false,
+            attempt: n.attempt,
+            abandoned: false,
             arrival: n.arrival,
             acquired: None,
             wait_end: n.arrival,
@@ -207,6 +215,7 @@ mod tests {
             worker: 0,
             instance: 0,
             error: false,
+            attempt: 0,
             arrival: SimTime(t),
         }
     }

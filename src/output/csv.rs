@@ -30,6 +30,7 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "db_connections_usable",
     "db_refusals",
     "leaked_connections",
+    "retries",
 ];
 
 /// Writes the timeline; an empty cell means "no request finished in this bucket".
@@ -65,7 +66,7 @@ pub fn write_timeline<W: Write>(mut w: W, timeline: &[Bucket]) -> io::Result<()>
             Some(u) => write!(w, "{u},")?,
             None => write!(w, ",")?,
         }
-        writeln!(w, "{},{}", b.db_refusals, b.leaked_connections)?;
+        writeln!(w, "{},{},{}", b.db_refusals, b.leaked_connections, b.retries)?;
     }
     w.flush()
 }

@@ -45,6 +45,9 @@ pub fn summary_value(r: &RunResult) -> Value {
         let jobs = f.jobs.iter().map(|j| (j.name.clone(), serde_json::to_value(j).unwrap_or(Value::Null)));
         out.insert("jobs".into(), by_name(jobs.collect()));
         out.insert("leaks".into(), serde_json::to_value(&f.leaks).unwrap_or(Value::Null));
+        if let Some(c) = &f.client {
+            out.insert("client".into(), serde_json::to_value(c).unwrap_or(Value::Null));
+        }
         out.insert("warnings".into(), serde_json::to_value(&f.warnings).unwrap_or(Value::Null));
     }
     if let (Value::Object(out), Some(t)) = (&mut v, &r.theory) {

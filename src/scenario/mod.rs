@@ -70,6 +70,8 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     /// Background jobs that take connections on a period.
     pub jobs: Vec<JobSpec>,
+    /// How clients time out and retry (`None`: they wait for every answer and never retry).
+    pub client: Option<ClientSpec>,
     /// Changes applied while the run goes on, in time order.
     pub changes: Vec<TimedChange>,
     /// Assertions on the run's figures (`expect:`), checked by `sim check`.
@@ -217,6 +219,46 @@ pub struct WorkloadSpec {
     pub class: Option<ClassId>,
     /// How requests arrive.
     pub kind: WorkloadKind,
+}
+
+/// Clients that give up and retry: what turns a slowdown into a retry storm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSpec {
+    /// The client stops waiting after this long and (if retries remain) retries;
+    /// the server goes on working on the abandoned request. `None`: no timeout.
+    pub timeout: Option<SimDuration>,
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// Backoff before retry k (from 0): `backoff x 2^k`, at most `max_backoff`.
+    pub backoff: SimDuration,
+    /// Cap of the backoff.
+    pub max_backoff: SimDuration,
+    /// How the backoff is randomised.
+    pub jitter: Jitter,
+    /// Which failures are retried.
+    pub retry_on: RetryOn,
+}
+
+/// Randomisation of a retry's backoff `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Exactly `b`.
+    None,
+    /// Uniform in `[0, b]` (AWS "full jitter").
+    Full,
+    /// `b/2` plus uniform in `[0, b/2]` ("equal jitter").
+    Equal,
+}
+
+/// Which failed attempts a client retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryOn {
+    /// 503s (acquire timeouts).
+    pub unavailable: bool,
+    /// 500s (refused, statement timeout, terminated).
+    pub errors: bool,
+    /// Its own timeout.
+    pub timeout: bool,
 }
 
 /// Where a background job runs.

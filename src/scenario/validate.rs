@@ -11,8 +11,9 @@ use std::sync::Arc;
 use super::units::{MAX_DURATION, parse_duration, parse_rate};
 use super::yaml::{self, Key, Node, Pos, Value, push_segment};
 use super::{
-    Change, ClassId, ClassSpec, DatabaseSpec, FleetSpec, Issue, JobId, JobScope, JobSpec, OnError, OnRefused, PoolId,
-    PoolSpec, Priority, Routing, Scenario, ScenarioError, Scope, TimedChange, WorkloadId, WorkloadKind, WorkloadSpec,
+    Change, ClassId, ClassSpec, ClientSpec, DatabaseSpec, FleetSpec, Issue, Jitter, JobId, JobScope, JobSpec, OnError,
+    OnRefused, PoolId, PoolSpec, Priority, RetryOn, Routing, Scenario, ScenarioError, Scope, TimedChange, WorkloadId,
+    WorkloadKind, WorkloadSpec,
 };
 use crate::engine::{SimDuration, SimTime};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, RateStage, UserSchedule, UserStage};
@@ -55,6 +56,7 @@ const TOP_KEYS: &[&str] = &[
     "classes",
     "workload",
     "jobs",
+    "client",
     "events",
     "expect",
     "sweep",
@@ -409,6 +411,10 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         Some((n, p)) => jobs(ctx, n, &p, pool_names.as_deref()),
         None => Some(Vec::new()),
     };
+    let client = match f.get("client") {
+        Some((n, p)) => client(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
     let names = Names {
         pools: pool_names,
         classes: class_names,
@@ -434,8 +440,16 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
     else {
         return None;
     };
-    let (Some(pools), Some(classes), Some(workloads), Some(jobs), Some(changes), Some(expect), Some(sweep)) =
-        (pools, classes, workloads, jobs, changes, expect, sweep)
+    let (
+        Some(pools),
+        Some(classes),
+        Some(workloads),
+        Some(jobs),
+        Some(changes),
+        Some(expect),
+        Some(sweep),
+        Some(client),
+    ) = (pools, classes, workloads, jobs, changes, expect, sweep, client)
     else {
         return None;
     };
@@ -457,6 +471,7 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         classes,
         workloads,
         jobs,
+        client,
         changes,
         expect,
         sweep,
@@ -874,6 +889,60 @@ fn job(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Opti
         on_error: on_error?,
         priority: priority?,
     })
+}
+
+fn client(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ClientSpec> {
+    let f = fields(ctx, node, path, &["timeout", "retries", "backoff", "max_backoff", "jitter", "retry_on"])?;
+    let timeout = opt_never(ctx, &f, "timeout");
+    let retries = match f.get("retries") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, 100, "retries after the first attempt"),
+        None => Some(0),
+    };
+    let backoff = match f.get("backoff") {
+        Some((n, p)) => p_duration(ctx, n, &p),
+        None => Some(SimDuration::from_millis(100)),
+    };
+    let max_backoff = match f.get("max_backoff") {
+        Some((n, p)) => p_duration(ctx, n, &p),
+        None => Some(SimDuration::from_secs(10)),
+    };
+    let jitter = match f.get("jitter") {
+        Some((n, p)) => choice(ctx, n, &p, &[("none", Jitter::None), ("full", Jitter::Full), ("equal", Jitter::Equal)]),
+        None => Some(Jitter::Full),
+    };
+    let retry_on = match f.get("retry_on") {
+        Some((n, p)) => retry_on(ctx, n, &p),
+        None => Some(RetryOn { unavailable: true, errors: true, timeout: true }),
+    };
+    Some(ClientSpec {
+        timeout: timeout?,
+        retries: retries? as u32,
+        backoff: backoff?,
+        max_backoff: max_backoff?,
+        jitter: jitter?,
+        retry_on: retry_on?,
+    })
+}
+
+fn retry_on(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RetryOn> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list such as `[503, 500, timeout]`, found {}", node.describe()));
+        return None;
+    };
+    let mut r = RetryOn { unavailable: false, errors: false, timeout: false };
+    for (i, it) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        match it.as_scalar() {
+            Some("503") => r.unavailable = true,
+            Some("500") => r.errors = true,
+            Some("timeout") => r.timeout = true,
+            _ => {
+                ctx.err(it.pos, &p, format!("expected `503`, `500` or `timeout`, found {}", it.describe()));
+                return None;
+            }
+        }
+    }
+    Some(r)
 }
 
 /// A probability: a number in [0, 1] or a percentage such as `10%`.

@@ -278,3 +278,49 @@ proptest! {
         prop_assert_eq!(q.total, q.ok + q.timed_out + q.failed + q.unfinished);
     }
 }
+
+#[test]
+fn a_503_is_retried_after_its_backoff() {
+    // Pool of 1 busy until 1 s: the second request times out at 0.5 s and
+    // retries after 1 s of backoff, when the connection is free.
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 500ms}\nrequest: {hold: 1s}\n\
+                client: {retries: 1, backoff: 1s, jitter: none, retry_on: [503]}\n\
+                workload:\n  - burst: {count: 2}\n";
+    let (r, recs) = audited(yaml);
+    let c = r.fleet.client.as_ref().unwrap();
+    assert_eq!((c.calls, c.retries, c.succeeded, c.gave_up), (2, 1, 2, 0));
+    assert_eq!((r.summary.requests.total, r.summary.requests.timed_out), (3, 1));
+    let retry = recs.iter().find(|x| secs(x.arrival) == 1.5).expect("the retry arrives at 1.5 s");
+    assert_eq!(secs(retry.finished), 2.5);
+    assert_eq!(r.timeline[0].retries, 1);
+}
+
+#[test]
+fn a_client_timeout_abandons_work_the_server_still_does() {
+    // The server holds the first attempt 0-2 s; the client gives up at 1.5 s and
+    // retries at once; the retry waits for the connection until 2 s and holds it
+    // to 4 s, but the client gives up on it at 3 s. The server answered both
+    // attempts (200); the client got nothing.
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 1m}\nrequest: {hold: 2s}\n\
+                client: {timeout: 1500ms, retries: 1, backoff: 0s, jitter: none}\n\
+                workload:\n  - burst: {count: 1}\n";
+    let (r, _) = audited(yaml);
+    let c = r.fleet.client.as_ref().unwrap();
+    assert_eq!((c.calls, c.retries, c.succeeded, c.gave_up, c.client_timeouts), (1, 1, 0, 1, 2));
+    assert_eq!(c.amplification, 2.0);
+    assert_eq!(r.summary.requests.ok, 2);
+}
+
+#[test]
+fn retries_amplify_the_load_of_an_overloaded_pool() {
+    // 12/s against a pool serving 10/s: without retries about 1 in 6 fails; with
+    // three retries on 503 the pool receives more requests than the clients made.
+    let base = "name: t\nduration: 60s\npool: {max_size: 10, acquire_timeout: 200ms}\n\
+                request: {hold: {dist: exponential, mean: 1s}}\nworkload:\n  - open: {rate: 12/s, until: 60s}\n";
+    let plain = crate::common::run(&scenario(base), 7);
+    let storm = crate::common::run(&scenario(&format!("{base}client: {{retries: 3, backoff: 100ms}}\n")), 7);
+    let c = storm.fleet.client.as_ref().unwrap();
+    assert!(c.amplification > 1.1, "{c:?}");
+    assert!(storm.summary.requests.total > plain.summary.requests.total);
+    assert!(storm.summary.requests.timed_out > plain.summary.requests.timed_out, "the storm makes more 503s");
+}
