@@ -12,7 +12,7 @@
 //! - Bounded: at most `MAX_COLUMNS` time columns and `MAX_ROWS` pod rows are drawn (pods are
 //!   grouped into bands beyond that, keeping each band's maximum), so ten thousand pods over a
 //!   long run still cost one pass over the pool rows and give a figure of bounded size.
-//! - Generic: timeline figures are read by `timeline.csv` column name ([`Bucket::value`]), so the
+//! - Generic: timeline figures are read by `timeline.csv` column name ([`crate::metrics::Bucket::value`]), so the
 //!   figures follow the CSV's vocabulary.
 
 use std::collections::BTreeMap;
@@ -477,7 +477,7 @@ fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
         .map(|e| [1, 2, 5][e as usize % 3] * 10usize.pow(e / 3))
         .find(|k| *k as f64 * row_h >= f64::from(LABEL_GAP));
     let every = every.unwrap_or(usize::MAX).max(1);
-    let labelled = |i: usize| i % every == 0 || g.rows[i].label == "shared";
+    let labelled = |i: usize| i.is_multiple_of(every) || g.rows[i].label == "shared";
     let centre = |i: usize| (n - i) as f64 - 0.5;
     let y = Axis {
         lo: 0.0,
