@@ -856,6 +856,9 @@ mod tests {
         std::fs::write(dir.join("fleet-pods.png"), pods_png(&r).unwrap()).unwrap();
         let many = fleet(300, 120);
         std::fs::write(dir.join("fleet-pods-300.png"), pods_png(&many).unwrap()).unwrap();
+        let (_, no_limit) = cases().swap_remove(2);
+        std::fs::write(dir.join("fleet-database-no-limit.png"), database_png(&no_limit).unwrap()).unwrap();
+        std::fs::write(dir.join("fleet-pods-empty.png"), pods_png(&fleet(3, 0)).unwrap()).unwrap();
         eprintln!("wrote {}/fleet-*.png", dir.display());
     }
 }
