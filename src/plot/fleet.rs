@@ -168,9 +168,9 @@ fn refusals_panel(f: &Frame) -> Panel {
     }
 }
 
-/// Writes the limits' values beside their lines, at the left end where connections usually
-/// still are few: `max_connections` above its line, the usable limit below its own, so the two
-/// labels never overlap however close the lines are.
+/// Writes the limits' values beside their lines, at the end of the run (left or right) where
+/// fewer connections are open, so the label hides the least data: `max_connections` above its
+/// line, the usable limit below its own, so the two labels never overlap however close the lines are.
 fn label_limits(area: &Area, f: &Frame, p: &Panel, l: &Limits) -> Result<(), PlotError> {
     let (Some(usable), Some(text)) = (l.usable, l.usable_label()) else {
         return Ok(());
@@ -187,12 +187,15 @@ fn label_limits(area: &Area, f: &Frame, p: &Panel, l: &Limits) -> Result<(), Plo
         .margin_left(MARGIN)
         .margin_right(MARGIN)
         .build_cartesian_2d(x, y)?;
-    let at = |v: u32| chart.backend_coord(&(f.x.0, f64::from(v)));
+    let open = &p.series[0].values;
+    let (first, last) = (open.iter().flatten().next(), open.iter().flatten().next_back());
+    let right = matches!((first, last), (Some(a), Some(b)) if b < a);
+    let at = |v: u32| chart.backend_coord(&(if right { f.x.1 } else { f.x.0 }, f64::from(v)));
     let font = |c: RGBColor| (FONT, 14, FontStyle::Bold).into_font().color(&c);
     let put = |text: &str, (px, py): (i32, i32), above: bool, c: RGBColor| -> Result<(), PlotError> {
         let (w, h) = body.estimate_text_size(text, &font(c))?;
         let (w, h) = (w as i32, h as i32);
-        let (x0, y0) = (px + 8, if above { py - h - 6 } else { py + 4 });
+        let (x0, y0) = (if right { px - 8 - w } else { px + 8 }, if above { py - h - 6 } else { py + 4 });
         // The label is drawn on the root's backend coordinates, relative to `body`'s origin.
         let origin = body.get_base_pixel();
         let (x0, y0) = (x0 - origin.0, y0 - origin.1);
@@ -376,7 +379,8 @@ impl PodGrid {
         let mut current = None;
         for row in r.pool_rows.iter().filter(|p| p.t_s.is_finite()) {
             let Some(inst) = rows_of(row.instance) else { continue };
-            let k = bucket(row.t_s);
+            // `k` saturates for absurd times: keep it inside the columns.
+            let k = bucket(row.t_s).min(n_buckets - 1);
             if current.is_some_and(|c| c != k) {
                 flush(current.unwrap_or(0), &mut used, &mut present);
             }
@@ -836,6 +840,31 @@ mod tests {
         assert_eq!(ramp(f64::NAN), RAMP[4].1);
         let lum = |c: RGBColor| u32::from(c.0) + u32::from(c.1) + u32::from(c.2);
         assert!((0..10).all(|i| lum(ramp(f64::from(i) / 10.0)) > lum(ramp(f64::from(i + 1) / 10.0))));
+    }
+
+    /// A real run: 2 pods × 2 workers × a pool of 2 against a database of 6 (1 reserved), 40
+    /// requests of 1 s at once: in the first second the 5 usable connections are all in use,
+    /// spread over the pods (3 + 2 of their 4), while the database refuses the rest.
+    #[test]
+    fn a_real_fleet_run_fills_the_grid_and_both_figures() {
+        let src = "name: small-fleet\nseed: 1\nduration: 5s\n\
+                   database: {max_connections: 6, reserved_connections: 1}\n\
+                   fleet: {pods: 2, workers_per_pod: 2}\n\
+                   pools: [{name: app, scope: worker, max_size: 2, acquire_timeout: 3s}]\n\
+                   request: {hold: 1s}\nworkload: [{burst: {at: 0s, count: 40}}]\n";
+        let s = crate::scenario::validate::from_str(src, "small.yaml", None, &[]).expect("valid scenario");
+        let r = crate::simulate(&s, 1).expect("run");
+        let g = PodGrid::new(&r);
+        let labels: Vec<&str> = g.rows.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["pod 0", "pod 1"]);
+        assert_eq!(g.capacity, "2 × app (2) = 4");
+        let first: Vec<f64> = (0..2).map(|row| g.cells[row * g.cols.len()].unwrap_or(-1.0) * 4.0).collect();
+        assert_eq!(first.iter().sum::<f64>(), 5.0, "{:?}", g.cells);
+        assert_eq!(g.rows.iter().map(|r| r.peak).collect::<Vec<_>>(), [(3, 4), (2, 4)]);
+        let l = Limits::of(&r, &Frame::new(&r));
+        assert_eq!(l.usable_label().as_deref(), Some("usable 5 = 6 max_connections − 1 reserved"));
+        assert!(database_png(&r).unwrap().starts_with(PNG_SIGNATURE));
+        assert!(pods_png(&r).unwrap().starts_with(PNG_SIGNATURE));
     }
 
     /// Writes both figures to the temporary directory, for a look: `POOLSIM_FLEET_PNG=1 cargo
