@@ -230,8 +230,7 @@ impl Simulation<'_> {
                     }
                 }
                 Change::KillConnections { count, pool } => {
-                    let keep =
-                        |c: &super::pool::Conn| pool.is_none_or(|p| self.copies[c.instance as usize].pool == p.0);
+                    let keep = |c: &super::pool::Conn| pool.is_none_or(|p| self.copies[c.instance as usize].pool == p.0);
                     let victims = self.conns.checked_out_by_age(keep);
                     for conn in victims.into_iter().take(*count as usize) {
                         let instance = self.conns.get(conn).instance;

@@ -412,9 +412,7 @@ impl<'s> Simulation<'s> {
             queue.push(c.at, Event::Change { index: i as u32 });
         }
         let max_total = (0..scenario.pools.len())
-            .map(|i| {
-                scenario.instances_with(crate::scenario::PoolId(i as u16), fleet.pods) * scenario.pools[i].max_size
-            })
+            .map(|i| scenario.instances_with(crate::scenario::PoolId(i as u16), fleet.pods) * scenario.pools[i].max_size)
             .sum();
         let db_usable = scenario.database.usable().unwrap_or(u32::MAX);
         let warmup = SimTime::ZERO + scenario.warmup;
@@ -778,7 +776,9 @@ impl<'s> Simulation<'s> {
     /// Gives a free connection to the next live waiter, or makes it idle.
     fn hand_over(&mut self, conn: u32, instance: u32) {
         let requests = &self.requests;
-        if let Some(w) = self.copies[instance as usize].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) {
+        if let Some(w) =
+            self.copies[instance as usize].next_waiter(|w| requests.is_waiting(w.slot, w.generation))
+        {
             self.waiting_total -= 1;
             self.grant(w.slot, w.generation, conn);
         } else {

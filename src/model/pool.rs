@@ -174,7 +174,14 @@ impl Conns {
     /// A new connection in state `Opening` for pool copy `instance`.
     #[inline]
     pub fn open(&mut self, instance: u32, now: SimTime) -> u32 {
-        let c = Conn { instance, generation: 0, created: now, since: now, state: ConnState::Opening, holder: u32::MAX };
+        let c = Conn {
+            instance,
+            generation: 0,
+            created: now,
+            since: now,
+            state: ConnState::Opening,
+            holder: u32::MAX,
+        };
         match self.free.pop() {
             Some(id) => {
                 let g = self.slots[id as usize].generation.wrapping_add(1);

@@ -381,11 +381,7 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
             None
         }
         (None, None) => {
-            ctx.err(
-                f.pos,
-                "",
-                "missing key `request` (e.g. `request: {hold: 50ms}`) or `classes` (a list of request classes)",
-            );
+            ctx.err(f.pos, "", "missing key `request` (e.g. `request: {hold: 50ms}`) or `classes` (a list of request classes)");
             None
         }
     };
@@ -400,9 +396,9 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
     let names = Names {
         pools: pool_names,
         classes: class_names,
-        workloads: workloads
-            .as_ref()
-            .map(|ws| ws.iter().map(|w| (w.name.clone(), matches!(w.kind, WorkloadKind::Open { .. }))).collect()),
+        workloads: workloads.as_ref().map(|ws| {
+            ws.iter().map(|w| (w.name.clone(), matches!(w.kind, WorkloadKind::Open { .. }))).collect()
+        }),
         jobs: jobs.as_ref().map(|js| js.iter().map(|j| j.name.clone()).collect()),
     };
     let changes = match f.get("events") {
@@ -531,11 +527,7 @@ fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
         );
         return None;
     }
-    Some(DatabaseSpec {
-        max_connections: Some(max as u32),
-        reserved_connections: reserved as u32,
-        connect_time: connect_time?,
-    })
+    Some(DatabaseSpec { max_connections: Some(max as u32), reserved_connections: reserved as u32, connect_time: connect_time? })
 }
 
 fn fleet(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FleetSpec> {
@@ -579,8 +571,7 @@ fn choice<T: Copy>(ctx: &mut Ctx, node: &Node, path: &str, options: &[(&str, T)]
     }
 }
 
-const PRIORITIES: &[(&str, Priority)] =
-    &[("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
+const PRIORITIES: &[(&str, Priority)] = &[("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
 
 /// A duration, or `never` for none.
 fn opt_never(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<Option<SimDuration>> {
@@ -1527,11 +1518,7 @@ fn set_one(ctx: &mut Ctx, k: &Key, v: &Node, p: &str, names: &Names) -> Option<C
                     Some(Change::Rate(WorkloadId(i as u16), r))
                 }
                 Some(_) => {
-                    ctx.err(
-                        k.pos,
-                        p,
-                        format!("workload `{name}` is not an `open` workload; only open workloads have a rate"),
-                    );
+                    ctx.err(k.pos, p, format!("workload `{name}` is not an `open` workload; only open workloads have a rate"));
                     None
                 }
                 None => {
@@ -1582,11 +1569,7 @@ fn class_setting(
             Some(Change::ClassPool(ClassId(class?), PoolId(pool?)))
         }
         _ => {
-            ctx.err(
-                k.pos,
-                p,
-                format!("a class's `{field}` cannot change during a run; use `hold`, `overhead` or `pool`"),
-            );
+            ctx.err(k.pos, p, format!("a class's `{field}` cannot change during a run; use `hold`, `overhead` or `pool`"));
             None
         }
     }
