@@ -98,7 +98,7 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(0)
 }
 
-/// Writes timeline.csv, summary.json and (optionally) the four PNGs; returns the file names.
+/// Writes timeline.csv, summary.json, pools.csv and (optionally) the six PNGs; returns the file names.
 pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
@@ -106,11 +106,13 @@ pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'sta
     let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
     if plots {
         type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
-        let figures: [(&str, Render); 4] = [
+        let figures: [(&str, Render); 6] = [
             ("latency.png", plot::latency_png),
             ("queue_depth.png", plot::queue_depth_png),
             ("errors.png", plot::errors_png),
             ("dashboard.png", plot::dashboard_png),
+            ("database.png", plot::fleet::database_png),
+            ("pods.png", plot::fleet::pods_png),
         ];
         for (name, render) in figures {
             let bytes = render(r).with_context(|| format!("drawing {name}"))?;
