@@ -117,7 +117,7 @@ pub fn print_text(w: &mut impl Write, r: &SizeReport) -> io::Result<()> {
             }
             for p in &t.predicted {
                 let v = p.value.map_or("inf".to_string(), num);
-                writeln!(w, "              predicted {} = {v}", p.path)?;
+                writeln!(w, "              predicted {} = {v} at {}", p.path, t.at)?;
             }
             if !t.unpredicted.is_empty() {
                 writeln!(w, "              left to the simulation: {}", t.unpredicted.join(", "))?;

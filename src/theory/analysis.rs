@@ -601,9 +601,16 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
             routing,
             None,
         );
-        let note = (a >= cf).then(|| {
-            format!("overloaded: {:.3} of every second's requests cannot be served at full speed", 1.0 - cf / a)
-        });
+        let note = if a > cf {
+            Some(format!(
+                "overloaded: at least {:.1}% of requests cannot be served (1 - max_size / offered load)",
+                (1.0 - cf / a) * 100.0
+            ))
+        } else if a == cf {
+            Some("at capacity: without a timeout the queue has no steady state".into())
+        } else {
+            None
+        };
         f.push("utilisation", "utilisation: offered load / max_size", Some(a / cf), "", "Little's law", routing, note);
 
         let mut on = QUEUE_ASSUMPTIONS.to_vec();

@@ -169,7 +169,9 @@ pub struct TheoryAnswer {
     /// The smallest value meeting every target theory can predict (`None`: none up to
     /// the maximum, or theory predicts no target).
     pub value: Option<u32>,
-    /// The targets theory predicts, with their predicted figures at `value`.
+    /// Where the predictions below are taken: `value`, or the maximum when there is none.
+    pub at: u32,
+    /// The targets theory predicts, with their predicted figures at `at`.
     pub predicted: Vec<Predicted>,
     /// Targets it cannot predict (left to the simulation).
     pub unpredicted: Vec<String>,
@@ -221,6 +223,7 @@ pub fn theory_smallest(p: &PoolLoad, targets: &[Target], min: u32, max: u32) -> 
     let at = value.unwrap_or(max.max(1));
     TheoryAnswer {
         value,
+        at,
         predicted: predictable
             .iter()
             .map(|t| Predicted { path: t.path.clone(), value: theory_figure(&t.path, p, at).filter(|x| x.is_finite()) })
@@ -345,7 +348,14 @@ pub fn size(
         Ok(meets)
     };
 
-    let start = theory.as_ref().and_then(|t| t.value).unwrap_or(opts.min).clamp(opts.min, opts.max);
+    // Theory's answer; when theory predicts targets but none is met up to the maximum,
+    // start at the maximum (one simulation then settles it); without theory, at --min.
+    let start = match &theory {
+        Some(t) if t.value.is_some() => t.value.unwrap_or(opts.min),
+        Some(t) if !t.predicted.is_empty() => opts.max,
+        _ => opts.min,
+    }
+    .clamp(opts.min, opts.max);
     // (lo, hi): lo fails (or is below the range), hi passes.
     let (mut lo, mut hi): (i64, Option<i64>);
     if eval(start, &mut points)? {

@@ -1,9 +1,11 @@
 //! The integration test binary: one binary, one module per layer.
 
 mod analytic;
+mod analyze_cli;
 mod cli;
 mod common;
 mod determinism;
 mod golden;
 mod properties;
 mod theory;
+mod theory_grid;
