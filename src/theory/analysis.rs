@@ -324,7 +324,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                         load.broken.push(Broken {
                             assumption: Assumption::SteadyState,
                             message: format!(
-                                "workload `{}` sends {count} requests at {:.3} s at once: a transient that \
+                                "workload `{}` sends {count} request(s) at once at {:.3} s: a transient that \
                                  steady-state formulas do not describe; see the burst figures",
                                 w.name,
                                 at.as_secs_f64()
@@ -344,7 +344,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                         load.broken.push(Broken {
                             assumption: Assumption::OpenLoop,
                             message: format!(
-                                "workload `{}` is {} virtual users who wait for each answer: they cannot \
+                                "workload `{}` is {} virtual user(s) who wait for each answer: they cannot \
                                  overload the pool the way open traffic does (the wait settles where users / \
                                  throughput = cycle time); see the closed-loop figures",
                                 w.name, schedule.peak
@@ -739,10 +739,12 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         let saturated = cl.users / cycle > cf / h;
         let wait = if saturated { cl.users * h / cf - cycle } else { 0.0 };
         let on = [Assumption::SteadyState];
-        let label = if p.closed.len() > 1 { format!(" (users source {})", i + 1) } else { String::new() };
+        let label =
+            if p.closed.len() > 1 { format!(" (users source {}, alone on the pool)", i + 1) } else { String::new() };
+        let who = if cl.users == 1.0 { "1 user".to_string() } else { format!("{:.0} users", cl.users) };
         f.push(
             "closed_loop.throughput_per_s",
-            format!("{:.0} users: throughput min(users / cycle, capacity){label}", cl.users),
+            format!("{who}: throughput min(users / cycle, capacity){label}"),
             Some(x),
             "req/s",
             "closed-loop bound",
@@ -751,25 +753,30 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         );
         f.push(
             "closed_loop.mean_wait_ms",
-            format!("{:.0} users: mean acquire wait users x hold / max_size - cycle{label}", cl.users),
+            format!("{who}: mean acquire wait users x hold / max_size - cycle{label}"),
             Some(wait * 1e3),
             "ms",
             "closed-loop bound",
             &on,
             None,
         );
-        if let Some(d) = p.acquire_timeout_s {
-            let users = (cf * (d + cycle) / h).floor() + 1.0;
-            f.push(
-                "closed_loop.users_for_503",
-                format!("users at which the mean wait reaches the {} timeout{label}", fmt_secs(d)),
-                Some(users),
-                "users",
-                "closed-loop bound",
-                &on,
-                Some("max_size x (timeout + cycle) / hold; with random holds 503s start earlier".into()),
-            );
-        }
+    }
+    // The users at which the mean wait reaches the timeout: N h / c - cycle >= D. A wait
+    // of exactly D times out (the simulator's tie rule), hence ceil, not floor + 1.
+    if let (Some(d), Some(think)) =
+        (p.acquire_timeout_s, p.closed.iter().map(|cl| cl.think_mean_s).min_by(f64::total_cmp))
+    {
+        let cycle = h + p.overhead_mean_s + think;
+        let users = (cf * (d + cycle) / h * (1.0 - 1e-12)).ceil();
+        f.push(
+            "closed_loop.users_for_503",
+            format!("users at which the mean wait reaches the {} timeout", fmt_secs(d)),
+            Some(users),
+            "users",
+            "closed-loop bound",
+            &[Assumption::SteadyState],
+            Some("ceil(max_size x (timeout + cycle) / hold); with random holds 503s start with fewer users".into()),
+        );
     }
     // Bursts: batches of max_size, one hold apart.
     for (i, b) in p.bursts.iter().enumerate() {
@@ -974,6 +981,11 @@ mod tests {
         assert!((value(pa, "closed_loop.mean_wait_ms").unwrap() - 8900.0).abs() < 1e-6);
         // 5 x (10 + 1.1) / 1 = 55.5: the 56th user pushes the mean wait past 10 s.
         assert_eq!(value(pa, "closed_loop.users_for_503"), Some(56.0));
+        // With 900 ms of overhead the bound is exactly 5 x (10 + 2) = 60 users: a wait of
+        // exactly the timeout is a 503.
+        let yaml = yaml.replace("overhead: 100ms", "overhead: 900ms");
+        let pa = &analyze(&pool_loads(&scenario(&yaml))).pools[0];
+        assert_eq!(value(pa, "closed_loop.users_for_503"), Some(60.0));
         assert!(pa.load.broken.iter().any(|b| b.assumption == Assumption::OpenLoop));
         assert!(figure(pa, "closed_loop.mean_wait_ms").holds);
     }
