@@ -2,7 +2,8 @@
 //! confirmed by replicated simulation (see [`crate::theory::size`]).
 //!
 //! Progress (one line per simulated candidate) goes to stderr; the answer to stdout.
-//! Exit codes: 0 an answer was found, 1 no value up to `--max` meets the targets,
+//! Exit codes: 0 an answer was found (and fits the database budget, when there is one),
+//! 1 no value up to `--max` meets the targets or the answer does not fit the budget,
 //! 2 invalid input or a failed simulation.
 
 use std::io::{self, Write};
@@ -29,6 +30,10 @@ pub struct Args {
     /// Simulations per candidate value (seeds SEED, SEED+1, ...).
     #[arg(long, short, default_value_t = 5)]
     pub replications: u32,
+    /// Appended to each value of the key, for keys with units: `--key pool.acquire_timeout
+    /// --suffix ms` tries 1ms, 2ms...
+    #[arg(long, default_value = "")]
+    pub suffix: String,
     /// Smallest value to consider.
     #[arg(long, default_value_t = 1)]
     pub min: u32,
@@ -62,6 +67,7 @@ pub fn run(args: &Args) -> Result<u8> {
         max: args.max,
         seed: args.seed,
         jobs: args.jobs.max(1),
+        suffix: args.suffix.clone(),
     };
     let quiet = args.quiet;
     let mut progress = |p: &Point| {
@@ -79,7 +85,8 @@ pub fn run(args: &Args) -> Result<u8> {
         print_text(&mut out, &report)?;
     }
     out.flush()?;
-    Ok(if report.answer.is_some() { 0 } else { EXIT_CHECK_FAILED })
+    // An answer the database cannot give every instance is a failed check too.
+    Ok(if report.answer.is_some() && report.budget_allows != Some(false) { 0 } else { EXIT_CHECK_FAILED })
 }
 
 fn point_line(p: &Point) -> String {
@@ -95,7 +102,7 @@ fn point_line(p: &Point) -> String {
 }
 
 fn num(x: f64) -> String {
-    if x != 0.0 && x.abs() < 1e-2 { format!("{x:.3e}") } else { format!("{x:.3}") }
+    if x != 0.0 && x.abs() < 0.1 { format!("{x:.3e}") } else { format!("{x:.3}") }
 }
 
 /// Writes the text report.
@@ -156,6 +163,17 @@ pub fn print_text(w: &mut impl Write, r: &SizeReport) -> io::Result<()> {
              that does not act monotonically; raise --replications",
             r.non_monotone
         )?;
+    }
+    match (r.budget_max, r.budget_allows) {
+        (Some(m), Some(true)) => {
+            writeln!(w, "  budget      the database allows up to {m} per instance: the answer fits")?
+        }
+        (Some(m), Some(false)) => writeln!(
+            w,
+            "  budget      the database allows only {m} per instance: the answer does NOT fit; share pools, \
+             reduce instances or raise max_connections"
+        )?,
+        _ => {}
     }
     if let Some(b) = &r.budget {
         for f in &b.figures {

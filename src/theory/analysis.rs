@@ -896,6 +896,23 @@ pub fn budget(pools: &[PoolLoad], db: &DatabaseBudget) -> BudgetAnalysis {
     BudgetAnalysis { figures: out, fits, verdicts }
 }
 
+/// The largest `max_size` pool `index` may have, with every other pool unchanged, so that
+/// every instance of every pool can open all its connections within the database's usable
+/// connections (`max_connections - reserved_connections`); `None` without a database limit.
+pub fn budget_max_size(loads: &Loads, index: usize) -> Option<u32> {
+    let max = loads.database.max_connections?;
+    let usable = u64::from(max.saturating_sub(loads.database.reserved_connections.unwrap_or(0)));
+    let others: u64 = loads
+        .pools
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != index)
+        .map(|(_, p)| u64::from(p.instances) * u64::from(p.max_size))
+        .sum();
+    let instances = u64::from(loads.pools.get(index)?.instances.max(1));
+    Some(u32::try_from(usable.saturating_sub(others) / instances).unwrap_or(u32::MAX))
+}
+
 /// Seconds in a short human form: `250 ms`, `1.5 s`, `never`.
 pub fn fmt_secs(s: f64) -> String {
     if !s.is_finite() {
@@ -1049,6 +1066,15 @@ mod tests {
         assert_eq!(get("hikari.connections"), Some(32.0));
         assert_eq!(b.fits, Some(false));
         assert!(b.verdicts[0].contains("303 connection attempts are refused"), "{:?}", b.verdicts);
+        // floor(497 / 80) = 6 connections per worker pool; with a per-pod job pool of 10
+        // (20 instances, 200 connections) only floor(297 / 80) = 3 are left.
+        assert_eq!(budget_max_size(&loads, 0), Some(6));
+        let mut job = loads.pools[0].clone();
+        job.instances = 20;
+        loads.pools.push(job);
+        assert_eq!(budget_max_size(&loads, 0), Some(3));
+        loads.database.max_connections = None;
+        assert_eq!(budget_max_size(&loads, 0), None);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::str::FromStr;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::analysis::{BudgetAnalysis, Loads, PoolLoad, budget, pool_loads};
+use super::analysis::{BudgetAnalysis, Loads, PoolLoad, budget, budget_max_size, pool_loads};
 use super::{mmc_plus_d, mmc_plus_d_wait_quantile};
 use crate::metrics::RunResult;
 use crate::model::SimError;
@@ -252,6 +252,9 @@ pub struct SizeOptions {
     pub seed: Option<u64>,
     /// Replications run in parallel (results do not depend on it).
     pub jobs: usize,
+    /// Text appended to the number in the override (`ms` for a duration key), empty for
+    /// plain integers.
+    pub suffix: String,
 }
 
 /// One simulated figure at one candidate value.
@@ -309,6 +312,11 @@ pub struct SizeReport {
     pub non_monotone: Vec<u32>,
     /// The connection budget with the answer in place (when the key is a pool's size).
     pub budget: Option<BudgetAnalysis>,
+    /// The largest size the database budget allows this pool (every instance at once,
+    /// other pools unchanged); `None` without a database limit or a pool-size key.
+    pub budget_max: Option<u32>,
+    /// Whether the answer fits that budget (`None` when either is unknown).
+    pub budget_allows: Option<bool>,
 }
 
 /// Finds the smallest value of `opts.key` in `opts.min..=opts.max` whose simulated
@@ -417,7 +425,11 @@ pub fn size(
         }
         _ => None,
     };
+    let budget_max = pool_index.and_then(|i| budget_max_size(&loads, i));
+    let budget_allows = answer.zip(budget_max).map(|(a, m)| a <= m);
     Ok(SizeReport {
+        budget_max,
+        budget_allows,
         scenario: base.name.clone(),
         key: opts.key.clone(),
         targets: targets.iter().map(Target::to_string).collect(),
@@ -441,7 +453,7 @@ fn simulate_point(
     seeds: &[u64],
     value: u32,
 ) -> Result<Point, SizeError> {
-    let s = scenario::load_with_overrides(file, &[(opts.key.clone(), value.to_string())])?;
+    let s = scenario::load_with_overrides(file, &[(opts.key.clone(), format!("{value}{}", opts.suffix))])?;
     let jobs = opts.jobs.clamp(1, seeds.len().max(1));
     let mut results: Vec<Option<Result<RunResult, SimError>>> = (0..seeds.len()).map(|_| None).collect();
     for (chunk_seeds, chunk_out) in seeds.chunks(jobs).zip(results.chunks_mut(jobs)) {
