@@ -237,6 +237,12 @@ pub struct Analysis {
 /// Today's scenarios have single instances (pods = workers = 1) and no database limit.
 /// Rates of open workloads are their peak rates (the figures describe the busiest
 /// moment); several open workloads on one pool are summed, as if they overlapped.
+///
+/// For the fleet model this function (and only it) changes: `instances` from the pool's
+/// scope (per worker: pods x workers, per pod: pods, shared: 1), traffic divided by the
+/// instances a request can reach, class weights from the classes' shares, `size_key`
+/// naming the pool's own key, background jobs as extra holders, and the
+/// [`DatabaseBudget`] filled from `database:`, `pods` and `workers_per_pod`.
 pub fn pool_loads(s: &Scenario) -> Loads {
     let horizon_s = s.duration.map_or(f64::INFINITY, SimDuration::as_secs_f64);
     let mut pools = Vec::with_capacity(s.pools.len());
@@ -511,13 +517,12 @@ const QUEUE_ASSUMPTIONS: [Assumption; 4] =
     [Assumption::PoissonArrivals, Assumption::OpenLoop, Assumption::SteadyState, Assumption::ExponentialHolds];
 
 /// Figure builder: `holds` is filled in from the broken list.
-struct Figures<'a> {
+struct Figures {
     broken: Vec<Assumption>,
     out: Vec<Figure>,
-    _load: &'a PoolLoad,
 }
 
-impl Figures<'_> {
+impl Figures {
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
@@ -581,7 +586,7 @@ pub fn analyze(loads: &Loads) -> Analysis {
 
 /// The figures of one pool instance.
 fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
-    let mut f = Figures { broken, out: Vec::new(), _load: p };
+    let mut f = Figures { broken, out: Vec::new() };
     let c = p.max_size;
     let cf = f64::from(c);
     let h = p.hold_mean_s;
