@@ -97,3 +97,18 @@ fn size_names_the_figures_when_a_target_is_unknown() {
         .stderr(predicate::str::contains("requests.timed_out_rate"));
     sim().args(["size", "-t", "a<b"]).arg(mmc_file(dir.path())).assert().code(2);
 }
+
+/// The worked examples of docs/theory.md stay valid, and the lab figures quoted there hold.
+#[test]
+fn the_documented_examples_analyze() {
+    for f in ["lab-open-6.yaml", "lab-open-6-constant.yaml", "incident-worker.yaml"] {
+        sim().arg("analyze").arg(repo(&format!("docs/examples/{f}"))).assert().success();
+    }
+    sim()
+        .arg("analyze")
+        .arg(repo("docs/examples/incident-worker.yaml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0.1161"))
+        .stdout(predicate::str::contains("42.64 ms"));
+}
