@@ -5,9 +5,11 @@
 //! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
 //! was invalid or the run could not be done.
 
+pub mod analyze;
 mod files;
 mod interrupt;
 pub mod run;
+pub mod size;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -28,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario; write timeline.csv, summary.json and plots.
     Run(run::Args),
+    /// Queueing theory and capacity math for each pool of a scenario, without simulating.
+    Analyze(analyze::Args),
+    /// Smallest value of a key (default pool.max_size) meeting targets: theory, then simulation.
+    Size(size::Args),
 }
 
 /// Exit code for a failed check.
@@ -41,6 +47,8 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Size(args) => size::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,6 +1,7 @@
 //! The integration test binary: one binary, one module per layer.
 
 mod analytic;
+mod analyze_cli;
 mod cli;
 mod common;
 mod determinism;
@@ -9,3 +10,4 @@ mod golden;
 mod incident;
 mod properties;
 mod theory;
+mod theory_grid;
