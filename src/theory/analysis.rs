@@ -234,24 +234,27 @@ pub struct Analysis {
 /// The one place that reads a [`Scenario`]: one [`PoolLoad`] per pool, the database
 /// budget and the broken assumptions.
 ///
-/// Today's scenarios have single instances (pods = workers = 1) and no database limit.
 /// Rates of open workloads are their peak rates (the figures describe the busiest
 /// moment); several open workloads on one pool are summed, as if they overlapped.
 ///
-/// For the fleet model this function (and only it) changes: `instances` from the pool's
-/// scope (per worker: pods x workers, per pod: pods, shared: 1), traffic divided by the
-/// instances a request can reach, class weights from the classes' shares, `size_key`
-/// naming the pool's own key, background jobs as extra holders, and the
-/// [`DatabaseBudget`] filled from `database:`, `pods` and `workers_per_pod`.
+/// In a fleet, a pool has one copy per worker, per pod or one shared copy, and
+/// the load balancer spreads traffic evenly, so each copy sees `1 / instances`
+/// of its pool's traffic (at the pods the scenario starts with). A workload that
+/// names no class is split over the classes by their shares. Background jobs
+/// using a pool are listed as a broken assumption (extra holders the formulas
+/// leave out). The database budget comes from `database:` and `fleet:`.
 pub fn pool_loads(s: &Scenario) -> Loads {
     let horizon_s = s.duration.map_or(f64::INFINITY, SimDuration::as_secs_f64);
+    let total_share: f64 = s.classes.iter().map(|c| c.share).sum();
     let mut pools = Vec::with_capacity(s.pools.len());
     for (pi, pool) in s.pools.iter().enumerate() {
-        let instances = 1_u32; // one copy of each pool until the fleet model lands
-        let share = 1.0 / f64::from(instances);
+        let instances = s.instances_with(crate::scenario::PoolId(pi as u16), s.fleet.pods).max(1);
+        let per_instance = 1.0 / f64::from(instances);
+        // The single-pool format's key is `pool.max_size`; a `pools:` list is addressed by index.
+        let single = s.pools.len() == 1 && pool.name == "pool";
         let mut load = PoolLoad {
             name: pool.name.clone(),
-            size_key: (s.pools.len() == 1).then(|| "pool.max_size".to_string()),
+            size_key: Some(if single { "pool.max_size".to_string() } else { format!("pools.{pi}.max_size") }),
             instances,
             max_size: pool.max_size,
             acquire_timeout_s: (pool.acquire_timeout != SimDuration::MAX).then(|| pool.acquire_timeout.as_secs_f64()),
@@ -278,7 +281,14 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                 continue;
             }
             let mut weight = 0.0;
-            for w in s.workloads.iter().filter(|w| usize::from(w.class.0) == ci) {
+            for w in &s.workloads {
+                // The part of this workload's traffic that is of this class.
+                let fraction = match w.class {
+                    Some(c) if usize::from(c.0) == ci => 1.0,
+                    Some(_) => continue,
+                    None => class.share / total_share,
+                };
+                let share = per_instance * fraction;
                 match &w.kind {
                     WorkloadKind::Open { from, until, profile, process } => {
                         let peak = profile.peak();
@@ -290,7 +300,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                         let steady = profile.rate_at(0.0) == peak && (mean - peak).abs() <= 1e-9 * peak.max(1.0);
                         load.arrival_rate_per_s += peak * share;
                         load.arrival_rate_mean_per_s += mean * share;
-                        weight += mean;
+                        weight += mean * fraction;
                         load.arrival_kinds.push(match (steady, process) {
                             (false, _) => ArrivalKind::TimeVarying,
                             (true, ArrivalProcess::Poisson) => ArrivalKind::Poisson,
@@ -326,7 +336,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                         });
                         bursts_at.push(load.bursts.len() - 1);
                         load.arrival_kinds.push(ArrivalKind::Burst);
-                        weight += *count as f64 / horizon_s.clamp(1.0, 3600.0);
+                        weight += *count as f64 * fraction / horizon_s.clamp(1.0, 3600.0);
                         load.broken.push(Broken {
                             assumption: Assumption::SteadyState,
                             message: format!(
@@ -346,7 +356,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                         windows.push((start, start + schedule.end_s()));
                         load.closed.push(ClosedLoad { users, think_mean_s: think.mean_secs() });
                         load.arrival_kinds.push(ArrivalKind::ClosedLoop);
-                        weight += users;
+                        weight += users / per_instance;
                         load.broken.push(Broken {
                             assumption: Assumption::OpenLoop,
                             message: format!(
@@ -425,6 +435,17 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                 });
             }
         }
+        let jobs: Vec<&str> = s.jobs.iter().filter(|j| usize::from(j.pool.0) == pi).map(|j| j.name.as_str()).collect();
+        if !jobs.is_empty() {
+            load.broken.push(Broken {
+                assumption: Assumption::SteadyState,
+                message: format!(
+                    "background job(s) {} also take connections from this pool: the figures leave them out, so they \
+                     are optimistic",
+                    jobs.join(", ")
+                ),
+            });
+        }
         load.arrival_kinds.sort();
         load.arrival_kinds.dedup();
         load.broken.sort_by_key(|b| b.assumption);
@@ -443,6 +464,11 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                 Change::MaxSize(..) => "pool size",
                 Change::AcquireTimeout(..) => "acquire timeout",
                 Change::Rate(..) => "arrival rate",
+                Change::ClassPool(..) => "class moved to another pool",
+                Change::Pods(..) => "pod count",
+                Change::StartJob(..) | Change::StopJob(..) => "background job",
+                Change::ClosePool(..) => "pool closed",
+                Change::KillConnections { .. } => "connections killed",
             })
             .collect();
         let mut what = what;
@@ -456,7 +482,16 @@ pub fn pool_loads(s: &Scenario) -> Loads {
             ),
         });
     }
-    Loads { scenario: s.name.clone(), pools, database: DatabaseBudget::default(), broken }
+    let fleet = s.fleet.pods > 1 || s.fleet.workers_per_pod > 1;
+    let database = DatabaseBudget {
+        max_connections: s.database.max_connections,
+        reserved_connections: s.database.max_connections.map(|_| s.database.reserved_connections),
+        cores: None,
+        spindles: None,
+        pods: (fleet || s.database.max_connections.is_some()).then_some(s.fleet.pods),
+        workers_per_pod: (fleet || s.database.max_connections.is_some()).then_some(s.fleet.workers_per_pod),
+    };
+    Loads { scenario: s.name.clone(), pools, database, broken }
 }
 
 /// Variance of a hold distribution, seconds squared.
