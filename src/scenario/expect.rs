@@ -274,7 +274,14 @@ fn expectation(ctx: &mut Ctx, figure: &str, pos: Pos, node: &Node, path: &str) -
 fn p_number(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
     let (text, quoted) = scalar(ctx, node, path, "a number")?;
     let clean: String = text.trim().chars().filter(|&c| c != '_').collect();
-    let parsed = if quoted || clean.is_empty() { None } else { clean.parse::<f64>().ok() };
+    // YAML writes infinity and NaN as `.inf` and `.nan`; Rust's parser does not know them.
+    let yaml_special = [".nan", ".inf", "nan", "inf", "infinity"]
+        .contains(&clean.to_ascii_lowercase().trim_start_matches(['+', '-']));
+    let parsed = match () {
+        _ if quoted || clean.is_empty() => None,
+        _ if yaml_special => Some(f64::NAN),
+        _ => clean.parse::<f64>().ok(),
+    };
     match parsed {
         Some(x) if x.is_finite() => Some(x),
         Some(_) => {
@@ -375,7 +382,8 @@ mod tests {
         assert!(first_issue("  timeline.ok: {max: 5, stat: median}\n").message.contains("`sum`"));
         assert!(first_issue("  timeline.ok: {max: 5, window: {from: 2s, until: 1s}}\n").message.contains("after"));
         assert!(first_issue("  timeline.ok: {max: 5, window: {from: 2}}\n").message.contains("unit"));
-        assert!(first_issue("  timeline.ok: {maximum: 5}\n").message.contains("unknown key `maximum`"));
+        let all = parse_expect("  timeline.ok: {maximum: 5}\n").unwrap_err();
+        assert!(all.iter().any(|i| i.message.contains("unknown key `maximum`")), "{all:?}");
         assert!(first_issue("  latency ms: {max: 5}\n").message.contains("not a figure path"));
         assert!(first_issue("  - requests.ok\n").message.contains("mapping of figures"));
     }
