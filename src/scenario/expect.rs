@@ -6,6 +6,9 @@
 //!   latency_ms.p99: {max: 200}
 //!   requests.timed_out_rate: {min: 0.01, max: 0.05}
 //!   timeline.timed_out: {max: 0, window: {from: 0s, until: 3m}, stat: sum}
+//!   timeline.db_pool_waiting_requests_max:     # several bounds on one figure: a list
+//!     - {max: 0, window: {until: 1m}}
+//!     - {min: 40, window: {from: 2m, until: 3m}}
 //! ```
 //!
 //! Each key is the dotted path of a figure in `summary.json`, or `timeline.COLUMN`
@@ -165,9 +168,19 @@ pub(super) fn parse(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Expect
     let mut ok = true;
     for (key, value) in entries {
         let p = join(path, &key.text);
-        match expectation(ctx, &key.text, key.pos, value, &p) {
-            Some(e) => out.push(e),
-            None => ok = false,
+        // A list asserts several bounds on one figure (e.g. two windows of a
+        // column), since a key may appear only once in a mapping.
+        let items: Vec<(&Node, String)> = match &value.value {
+            Value::Seq(items) if !items.is_empty() => {
+                items.iter().enumerate().map(|(i, n)| (n, join(&p, &i.to_string()))).collect()
+            }
+            _ => vec![(value, p)],
+        };
+        for (node, p) in items {
+            match expectation(ctx, &key.text, key.pos, node, &p) {
+                Some(e) => out.push(e),
+                None => ok = false,
+            }
         }
     }
     ok.then_some(out)
@@ -275,8 +288,8 @@ fn p_number(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
     let (text, quoted) = scalar(ctx, node, path, "a number")?;
     let clean: String = text.trim().chars().filter(|&c| c != '_').collect();
     // YAML writes infinity and NaN as `.inf` and `.nan`; Rust's parser does not know them.
-    let yaml_special = [".nan", ".inf", "nan", "inf", "infinity"]
-        .contains(&clean.to_ascii_lowercase().trim_start_matches(['+', '-']));
+    let yaml_special =
+        [".nan", ".inf", "nan", "inf", "infinity"].contains(&clean.to_ascii_lowercase().trim_start_matches(['+', '-']));
     let parsed = match () {
         _ if quoted || clean.is_empty() => None,
         _ if yaml_special => Some(f64::NAN),
