@@ -90,13 +90,14 @@ impl Report {
     /// `8 files: 7 passed, 1 failed, 0 invalid; 23 assertions: 22 passed, 1 failed, 0 invalid`.
     pub fn totals_line(&self) -> String {
         let (f, a) = self.counts();
+        let plural = |n: usize, word: &str| if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") };
         format!(
-            "{} files: {} passed, {} failed, {} invalid; {} assertions: {} passed, {} failed, {} invalid",
-            f.total(),
+            "{}: {} passed, {} failed, {} invalid; {}: {} passed, {} failed, {} invalid",
+            plural(f.total(), "file"),
             f.pass,
             f.fail,
             f.invalid,
-            a.total(),
+            plural(a.total(), "assertion"),
             a.pass,
             a.fail,
             a.invalid

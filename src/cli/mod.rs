@@ -5,6 +5,7 @@
 //! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
 //! was invalid or the run could not be done.
 
+pub mod check;
 mod files;
 mod interrupt;
 pub mod run;
@@ -28,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario; write timeline.csv, summary.json and plots.
     Run(run::Args),
+    /// Validate, run and assert scenario files (their `expect:` blocks, golden summaries); exit 1 on failure.
+    Check(check::Args),
 }
 
 /// Exit code for a failed check.
@@ -41,6 +44,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
