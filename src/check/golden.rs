@@ -96,7 +96,8 @@ fn walk(
                 }
             }
             for (k, av) in a {
-                if !g.contains_key(k) && !(path.is_empty() && IGNORED.contains(&k.as_str())) {
+                let ignored = path.is_empty() && IGNORED.contains(&k.as_str());
+                if !g.contains_key(k) && !ignored {
                     diffs.push((child(k), show(None), show(Some(av))));
                 }
             }

@@ -182,13 +182,11 @@ fn timeline_value(
     }
     let values: Vec<f64> = in_window.iter().filter_map(|b| b.value(column)).collect();
     match stat {
-        Stat::Sum => return Ok(values.iter().sum()),
-        _ if values.is_empty() => {
-            return Err(Missing::NoValue(format!(
-                "`{column}` has no value in the window (no request finished in its {} buckets)",
-                in_window.len()
-            )));
-        }
+        Stat::Sum => Ok(values.iter().sum()),
+        _ if values.is_empty() => Err(Missing::NoValue(format!(
+            "`{column}` has no value in the window (no request finished in its {} buckets)",
+            in_window.len()
+        ))),
         Stat::Max => Ok(values.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
         Stat::Min => Ok(values.iter().copied().fold(f64::INFINITY, f64::min)),
         Stat::Mean => Ok(values.iter().sum::<f64>() / values.len() as f64),
