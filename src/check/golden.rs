@@ -51,7 +51,7 @@ pub fn compare(golden: &Value, actual: &Value, tol: Tolerance, label: &str) -> V
             bound: tol.to_string(),
             verdict: Verdict::Pass,
             message: String::new(),
-            line: None,
+            at: None,
         }];
     }
     diffs
@@ -62,7 +62,7 @@ pub fn compare(golden: &Value, actual: &Value, tol: Tolerance, label: &str) -> V
             value: got,
             bound: format!("= {want}"),
             verdict: Verdict::Fail,
-            line: None,
+            at: None,
         })
         .collect()
 }

@@ -19,6 +19,7 @@ use crate::metrics::{Bucket, RunResult};
 use crate::output::csv::TIMELINE_COLUMNS;
 use crate::output::json::{lookup, summary_value};
 use crate::scenario::expect::{Expectation, Stat, num};
+use crate::scenario::yaml::Pos;
 
 /// The outcome of one assertion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,8 +56,18 @@ pub struct Assertion {
     pub verdict: Verdict,
     /// Why it failed or is invalid (empty when it passed).
     pub message: String,
-    /// Line of the scenario file where the assertion is written, if it is written there.
-    pub line: Option<usize>,
+    /// Where the assertion is written in the scenario file, if it is written there.
+    pub at: Option<Pos>,
+}
+
+impl Assertion {
+    /// `FILE:LINE:COL` when the assertion is written in the file, else `FILE`.
+    pub fn location(&self, file: &str) -> String {
+        match self.at {
+            Some(p) => format!("{file}:{}:{}", p.line, p.col),
+            None => file.to_string(),
+        }
+    }
 }
 
 /// Evaluates every expectation against a run, in order.
@@ -72,7 +83,7 @@ fn evaluate_one(e: &Expectation, summary: &Value, timeline: &[Bucket], bucket_s:
         bound: e.bound.to_string(),
         verdict: Verdict::Pass,
         message: String::new(),
-        line: Some(e.pos.line),
+        at: Some(e.pos),
     };
     let value = match e.timeline_column() {
         Some(column) => {
@@ -90,13 +101,13 @@ fn evaluate_one(e: &Expectation, summary: &Value, timeline: &[Bucket], bucket_s:
             );
             match timeline_value(timeline, column, stat, from, until, bucket_s) {
                 Ok(v) => v,
-                Err(Missing::Unknown(message)) => return a.invalid(message),
+                Err(Missing::Unknown(message)) => return a.invalid(format!("expect.{}: {message}", e.path)),
                 Err(Missing::NoValue(message)) => return a.fail(message),
             }
         }
         None => match summary_figure(summary, &e.path) {
             Ok(v) => v,
-            Err(Missing::Unknown(message)) => return a.invalid(message),
+            Err(Missing::Unknown(message)) => return a.invalid(format!("expect.{}: {message}", e.path)),
             Err(Missing::NoValue(message)) => return a.fail(message),
         },
     };
@@ -164,10 +175,11 @@ fn timeline_value(
     if !known || column == "t_s" {
         let columns: Vec<String> =
             TIMELINE_COLUMNS.iter().filter(|c| **c != "t_s").map(|c| format!("timeline.{c}")).collect();
-        return Err(Missing::Unknown(format!(
-            "no column `{column}` in the timeline{}",
-            did_you_mean(&format!("timeline.{column}"), &columns)
-        )));
+        let mut hint = did_you_mean(&format!("timeline.{column}"), &columns);
+        if hint.is_empty() {
+            hint = format!("; columns are {}", columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "));
+        }
+        return Err(Missing::Unknown(format!("no column `{column}` in the timeline{hint}")));
     }
     // Half a nanosecond of slack: bucket starts are exact multiples of the width.
     let eps = 1e-9;
@@ -275,7 +287,7 @@ mod tests {
         assert_eq!(verdicts, [Verdict::Pass, Verdict::Fail, Verdict::Pass, Verdict::Fail], "{a:#?}");
         assert_eq!(a[1].value, "50");
         assert_eq!(a[1].bound, "= 0");
-        assert_eq!(a[1].line, Some(10));
+        assert_eq!(a[1].at, Some(Pos { line: 10, col: 3 }));
         assert!(a[1].message.contains("is 50, expected = 0"), "{}", a[1].message);
     }
 

@@ -153,10 +153,12 @@ impl Report {
                 .error
                 .iter()
                 .cloned()
-                .chain(f.assertions.iter().filter(|a| a.verdict != Verdict::Pass).map(|a| match a.line {
-                    Some(l) => format!("{}:{l}: {}: {}", f.file, a.verdict.as_str(), a.message),
-                    None => format!("{}: {}: {}", f.file, a.verdict.as_str(), a.message),
-                }))
+                .chain(
+                    f.assertions
+                        .iter()
+                        .filter(|a| a.verdict != Verdict::Pass)
+                        .map(|a| format!("{}: {}: {}", a.location(&f.file), a.verdict.as_str(), a.message)),
+                )
                 .collect();
             for p in problems {
                 if first {
@@ -188,7 +190,8 @@ impl Report {
                         "bound": a.bound,
                         "result": a.verdict.as_str(),
                         "message": a.message,
-                        "line": a.line,
+                        "line": a.at.map(|p| p.line),
+                        "column": a.at.map(|p| p.col),
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -242,7 +245,7 @@ impl Report {
                 writeln!(w, r#"    <testcase classname="{class}" name="runs" file="{}"/>"#, xml(&f.file))?;
             }
             for a in &f.assertions {
-                let line = a.line.map(|l| format!(r#" line="{l}""#)).unwrap_or_default();
+                let line = a.at.map(|p| format!(r#" line="{}""#, p.line)).unwrap_or_default();
                 let open = format!(
                     r#"    <testcase classname="{class}" name="{} {}" file="{}"{line}"#,
                     xml(&a.name),
@@ -301,7 +304,7 @@ mod tests {
             bound: "<= 2".into(),
             verdict,
             message: format!("{name} is 3, expected <= 2 & \"<x>\""),
-            line: Some(4),
+            at: Some(crate::scenario::yaml::Pos { line: 4, col: 3 }),
         }
     }
 
@@ -346,7 +349,7 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("a.yaml:4: FAIL: latency_ms.p99 is 3"), "{text}");
+        assert!(text.contains("a.yaml:4:3: FAIL: latency_ms.p99 is 3"), "{text}");
         assert!(text.contains("b.yaml:1:1: bad\nmore\n"), "{text}");
         assert!(
             text.ends_with("2 files: 0 passed, 1 failed, 1 invalid; 2 assertions: 1 passed, 1 failed, 0 invalid\n")

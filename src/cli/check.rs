@@ -138,8 +138,7 @@ pub fn run(args: &Args) -> Result<u8> {
                 writeln!(err, "error: {e}")?;
             }
             for a in f.assertions.iter().filter(|a| a.verdict != Verdict::Pass) {
-                let line = a.line.map(|l| format!("{l}:")).unwrap_or_default();
-                writeln!(err, "{}:{line} {}: {}", f.file, a.verdict.as_str(), a.message)?;
+                writeln!(err, "{}: {}: {}", a.location(&f.file), a.verdict.as_str(), a.message)?;
             }
         }
         writeln!(err, "{}", report.totals_line())?;
@@ -254,7 +253,7 @@ fn golden_assertions(path: &Path, r: &crate::RunResult, update: bool, tol: Toler
             bound: tol.to_string(),
             verdict,
             message,
-            line: None,
+            at: None,
         }]
     };
     if update {

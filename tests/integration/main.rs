@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod determinism;
 mod golden;
+mod invalid;
 mod properties;
 mod theory;
