@@ -4,6 +4,7 @@ mod analytic;
 mod cli;
 mod common;
 mod determinism;
+mod fuzz;
 mod golden;
 mod invalid;
 mod properties;
