@@ -8,6 +8,7 @@
 pub mod check;
 mod files;
 mod interrupt;
+mod progress;
 pub mod run;
 
 use std::io::{self, Write};
