@@ -40,7 +40,7 @@ pub struct Args {
     /// Scenario files, or folders searched recursively for `*.yaml` and `*.yml` (sorted).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Compare each run's summary with DIR/<file stem>.json (integer counts exactly, floats within the tolerance).
+    /// Compare each run's summary with DIR/STEM.json, STEM being the file name without extension (integer counts exactly, floats within the tolerance).
     #[arg(long, value_name = "DIR")]
     pub golden: Option<PathBuf>,
     /// Write the golden files from this run instead of comparing (review them with `git diff`).
