@@ -192,13 +192,16 @@ fn plan(paths: &[PathBuf], golden: Option<&Path>) -> Vec<Job> {
 }
 
 /// Collects `*.yaml` and `*.yml` files under `dir`, skipping hidden entries.
+/// Symbolic links to folders are not followed (a link loop would never end);
+/// links to files are.
 fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         if path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
             continue;
         }
-        if path.is_dir() {
+        if entry.file_type()?.is_dir() {
             scenario_files(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);

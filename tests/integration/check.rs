@@ -30,6 +30,8 @@ fn folder(failing: bool) -> tempfile::TempDir {
     .unwrap();
     std::fs::write(s.join("nested/plain.yml"), format!("name: plain\n{BASE}")).unwrap();
     std::fs::write(s.join("notes.txt"), "not a scenario").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&s, s.join("nested/loop")).unwrap(); // a folder link loop is not followed
     if failing {
         std::fs::write(s.join("fail.yaml"), format!("name: fail\n{BASE}expect:\n  latency_ms.p99: {{max: 200}}\n"))
             .unwrap();
