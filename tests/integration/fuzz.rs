@@ -244,3 +244,68 @@ proptest! {
         load_and_run(&text);
     }
 }
+
+/// Whether a scenario text is safe to hand to the binary in a test: invalid, or
+/// valid with a timeline small enough for the test machine's memory.
+fn small_enough(text: &str) -> bool {
+    match validate::from_str(text, "fuzz.yaml", None, &[]) {
+        Err(_) => true,
+        Ok(s) => s.duration.map_or(3600.0, |d| d.as_secs_f64()) / s.bucket.as_secs_f64() <= 100_000.0,
+    }
+}
+
+#[test]
+fn mutated_files_fed_to_every_subcommand_never_panic() {
+    // A fixed xorshift stream picks the mutations: the same files every run.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state as usize
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus();
+    let mut files = Vec::new();
+    while files.len() < 60 {
+        let mut text = corpus[next() % corpus.len()].clone();
+        for _ in 0..1 + next() % 3 {
+            let m = match next() % 5 {
+                0 => Mutation::Delete(next(), 1 + next() % 8),
+                1 => Mutation::Insert(next(), next() % NASTY.len()),
+                2 => Mutation::DuplicateLine(next()),
+                3 => Mutation::SwapLines(next(), next()),
+                _ => Mutation::ReplaceWord(next(), next() % NASTY.len()),
+            };
+            text = apply(&text, &m);
+        }
+        if small_enough(&text) {
+            let path = dir.path().join(format!("m{:02}.yaml", files.len()));
+            std::fs::write(&path, &text).unwrap();
+            files.push(path);
+        }
+    }
+    let sim = || {
+        let mut c = assert_cmd::Command::cargo_bin("sim").unwrap();
+        c.timeout(std::time::Duration::from_secs(30));
+        c
+    };
+    let out = sim().args(["check", "--max-events", "20000", "--format", "junit"]).arg(dir.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0..=2)), "sim check: {:?}\n{stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let xml = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(xml.matches("<testsuite ").count(), files.len(), "{xml}");
+    for f in &files {
+        let out = sim()
+            .args(["run", "--no-plots", "-q", "--max-events", "20000", "--out"])
+            .arg(dir.path().join("out"))
+            .arg(f)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        assert!(matches!(out.status.code(), Some(0 | 2)), "{}: {:?}\n{stderr}\n{text}", f.display(), out.status);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}\n{text}", f.display());
+    }
+}
