@@ -188,7 +188,8 @@ pub(super) fn parse(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Expect
 
 fn expectation(ctx: &mut Ctx, figure: &str, pos: Pos, node: &Node, path: &str) -> Option<Expectation> {
     let well_formed = !figure.is_empty()
-        && figure.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        // `-` for names users give (pools, workloads) if figures come to carry them.
+        && figure.split('.').all(|seg| !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)));
     if !well_formed {
         ctx.err(
             pos,
