@@ -6,8 +6,10 @@
 //! was invalid or the run could not be done.
 
 pub mod analyze;
+pub mod check;
 mod files;
 mod interrupt;
+mod progress;
 pub mod run;
 pub mod size;
 
@@ -34,6 +36,8 @@ pub enum Command {
     Analyze(analyze::Args),
     /// Smallest value of a key (default pool.max_size) meeting targets: theory, then simulation.
     Size(size::Args),
+    /// Validate, run and assert scenario files (their `expect:` blocks, golden summaries); exit 1 on failure.
+    Check(check::Args),
 }
 
 /// Exit code for a failed check.
@@ -49,6 +53,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Analyze(args) => analyze::run(&args),
         Command::Size(args) => size::run(&args),
+        Command::Check(args) => check::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

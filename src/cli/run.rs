@@ -74,7 +74,8 @@ pub fn run(args: &Args) -> Result<u8> {
         request_csv = Some(RequestCsv::new(w, names)?);
     }
     let stop = super::interrupt::flag();
-    let should_stop = move || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let progress = super::progress::Progress::new(&scenario.name);
+    let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
     let opts = RunOptions {
         seed,
         max_events: args.max_events,
@@ -84,6 +85,7 @@ pub fn run(args: &Args) -> Result<u8> {
     };
     let result =
         Simulation::new(&scenario, seed).run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
+    drop(should_stop); // clears the progress spinner before anything is printed
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;
         file.commit()?;

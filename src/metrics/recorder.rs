@@ -121,6 +121,14 @@ impl Recorder {
         }
     }
 
+    /// Whether anything was counted in the current bucket.
+    fn bucket_has_data(&self) -> bool {
+        let c = &self.cur;
+        c.arrivals + c.ok + c.timed_out + c.failed + c.retries + self.refusals_bucket > 0
+            || self.bucket_latency.percentiles().is_some()
+            || self.bucket_wait.quantile_ms(0.99).is_some()
+    }
+
     #[inline]
     fn counts(&self, arrival: SimTime) -> bool {
         arrival >= self.warmup
@@ -334,8 +342,10 @@ impl Recorder {
         if end > self.bucket_start {
             self.bucket_end = end;
             self.close_bucket();
-        } else if self.timeline.is_empty() {
-            // A run that ends at time zero still reports one (empty) bucket.
+        } else if self.timeline.is_empty() || self.bucket_has_data() {
+            // A run that ends exactly at a bucket boundary (its last events at
+            // that instant) or at time zero still reports that bucket, over its
+            // nominal width: what happened at `end` is not dropped.
             self.close_bucket();
         }
         let total = self.totals.arrivals;
@@ -427,6 +437,16 @@ mod tests {
         assert_eq!(sum.first_503_s, Some(3.0));
         assert_eq!(sum.requests.unfinished, 1);
         assert!(tl[2].latency_ms.is_none());
+    }
+
+    #[test]
+    fn responses_at_the_very_end_of_a_run_stay_in_the_timeline() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);
+        r.arrival(SimTime::ZERO);
+        r.responded(s(2), SimDuration::from_secs(2), Outcome::TimedOut, SimTime::ZERO);
+        let tl = r.finish(s(2), 0).timeline;
+        assert_eq!(tl.iter().map(|b| b.timed_out).sum::<u64>(), 1);
+        assert_eq!(tl.last().unwrap().t_s, 2.0);
     }
 
     #[test]

@@ -454,7 +454,18 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioError> {
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError::io(&file, e))?;
+    // Read at most one byte past the limit: the reported length cannot be
+    // trusted (`/dev/zero`, a pipe, a file that grows).
+    let mut bytes = Vec::new();
+    let reader = std::fs::File::open(path).map_err(|e| ScenarioError::io(&file, e))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, MAX_FILE_BYTES + 1), &mut bytes)
+        .map_err(|e| ScenarioError::io(&file, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ScenarioError::Io {
+            file,
+            message: format!("more than {} MiB; scenario files are small (is this the right file?)", MAX_FILE_BYTES / 1024 / 1024),
+        });
+    }
     String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         file,
         message: format!(

@@ -267,10 +267,10 @@ pub(super) fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64,
         Err(_) => {
             let detail = if clean.starts_with('-') && clean[1..].parse::<u64>().is_ok() {
                 " (negative)".to_string()
-            } else if clean.parse::<f64>().is_ok() {
-                " (not a whole number)".to_string()
             } else if clean.len() > 1 && clean.chars().all(|c| c.is_ascii_digit()) {
                 " (too large)".to_string()
+            } else if clean.parse::<f64>().is_ok() {
+                " (not a whole number)".to_string()
             } else {
                 String::new()
             };

@@ -2,12 +2,15 @@
 
 mod analytic;
 mod analyze_cli;
+mod check;
 mod cli;
 mod common;
 mod determinism;
 mod fleet;
+mod fuzz;
 mod golden;
 mod incident;
+mod invalid;
 mod properties;
 mod theory;
 mod theory_grid;
