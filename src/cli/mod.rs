@@ -5,6 +5,7 @@
 //! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
 //! was invalid or the run could not be done.
 
+pub mod bench;
 mod files;
 mod interrupt;
 pub mod run;
@@ -28,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario; write timeline.csv, summary.json and plots.
     Run(run::Args),
+    /// Measure speed and memory on the benchmark scenarios (issue 6).
+    Bench(bench::Args),
 }
 
 /// Exit code for a failed check.
@@ -41,6 +44,7 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
