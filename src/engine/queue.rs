@@ -98,7 +98,7 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Schedules `event` at `at`. Events at equal times keep their scheduling order.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, at: SimTime, event: E) {
         // (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
         let key = ((at.0 as u128) << 64) | self.next_seq as u128;
@@ -118,7 +118,9 @@ impl<E: Copy> EventQueue<E> {
         };
         // The new entry is the earliest only if it is earlier than the old head;
         // it is then at the front of its lane or the top of the heap.
-        if key < self.head_key || self.head == Source::Empty {
+        // `head_key` is u128::MAX when the queue is empty, a key no event can have
+        // (it would need 2^64 - 1 earlier pushes).
+        if key < self.head_key {
             self.head = dest;
             self.head_key = key;
         }
