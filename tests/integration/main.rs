@@ -1,6 +1,7 @@
 //! The integration test binary: one binary, one module per layer.
 
 mod analytic;
+mod bench;
 mod cli;
 mod common;
 mod determinism;
