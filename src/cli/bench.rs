@@ -58,6 +58,9 @@ pub struct Args {
     /// Internal, with --child: run the whole `sim run` (outputs and plots) into this folder.
     #[arg(long, hide = true)]
     pub child_run: Option<PathBuf>,
+    /// Internal, with --child-run: skip the plots (to show their share of startup).
+    #[arg(long, hide = true)]
+    pub child_no_plots: bool,
 }
 
 /// What one child run measured.
@@ -73,7 +76,7 @@ struct Sample {
 /// Runs `sim bench`.
 pub fn run(args: &Args) -> Result<u8> {
     if let Some(file) = &args.child {
-        return child(file, &args.set, args.child_run.as_deref());
+        return child(file, &args.set, args.child_run.as_deref(), args.child_no_plots);
     }
     let runs = if args.quick { 1 } else { args.runs };
     let exe = std::env::current_exe().context("cannot find the sim binary to run the cases")?;
@@ -117,9 +120,11 @@ fn suite(args: &Args, runs: u32, exe: &Path, scratch: &Path) -> Result<u8> {
 
     // 3. Startup: `sim run` with plots, the whole process.
     let startup_out = scratch.join("startup");
-    let st = measure(runs, || child_sample(exe, &args.startup, &[], Some(&startup_out)))?;
-    let name = format!("sim run {} + plots", args.startup.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
-    row(out, &name, &st, &format!("< 1 s wall: {}", verdict(st.wall_s < 1.0)))?;
+    let file_name = args.startup.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let bare = measure(runs, || child_sample(exe, &args.startup, &[], Some((&startup_out, false))))?;
+    row(out, &format!("sim run {file_name} --no-plots"), &bare, "")?;
+    let st = measure(runs, || child_sample(exe, &args.startup, &[], Some((&startup_out, true))))?;
+    row(out, &format!("sim run {file_name} + 4 PNGs"), &st, &format!("< 1 s wall: {}", verdict(st.wall_s < 1.0)))?;
 
     // 4. Sweep scaling.
     let sweep_file = args.dir.join("sweep.yaml");
@@ -220,14 +225,18 @@ fn now() -> std::time::Instant {
 }
 
 /// Runs one case in a child process and reads its JSON line.
-fn child_sample(exe: &Path, file: &Path, set: &[String], run_into: Option<&Path>) -> Result<Sample> {
+/// `run_into`: do a whole `sim run` into this folder, with plots or not.
+fn child_sample(exe: &Path, file: &Path, set: &[String], run_into: Option<(&Path, bool)>) -> Result<Sample> {
     let mut cmd = Command::new(exe);
     cmd.arg("bench").arg("--child").arg(file);
     for kv in set {
         cmd.arg("--set").arg(kv);
     }
-    if let Some(dir) = run_into {
+    if let Some((dir, plots)) = run_into {
         cmd.arg("--child-run").arg(dir);
+        if !plots {
+            cmd.arg("--child-no-plots");
+        }
     }
     let start = now();
     let output = cmd.output().with_context(|| format!("cannot start {}", exe.display()))?;
@@ -250,7 +259,7 @@ fn child_sample(exe: &Path, file: &Path, set: &[String], run_into: Option<&Path>
 }
 
 /// The child: load and simulate (or do a whole `sim run`), then print the figures.
-fn child(file: &Path, set: &[String], run_into: Option<&Path>) -> Result<u8> {
+fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -> Result<u8> {
     let overrides = set
         .iter()
         .map(|kv| kv.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
@@ -260,13 +269,16 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>) -> Result<u8> {
     let start = now();
     let (requests, events) = match run_into {
         Some(dir) => {
-            // Exactly what `sim run FILE --out DIR -q` does, plots included.
+            // Exactly what `sim run FILE --out DIR -q [--no-plots]` does.
             #[derive(Parser)]
             struct Wrap {
                 #[command(flatten)]
                 args: super::run::Args,
             }
-            let argv = [OsArg::from("sim run"), file.into(), "--out".into(), dir.into(), "-q".into()];
+            let mut argv = vec![OsArg::from("sim run"), file.into(), "--out".into(), dir.into(), "-q".into()];
+            if no_plots {
+                argv.push("--no-plots".into());
+            }
             let wrap = Wrap::try_parse_from(argv).context("building the sim run arguments")?;
             super::run::run(&wrap.args)?;
             (0.0, 0.0)
