@@ -6,6 +6,7 @@
 //! was invalid or the run could not be done.
 
 pub mod analyze;
+pub mod bench;
 pub mod check;
 mod files;
 mod interrupt;
@@ -38,6 +39,8 @@ pub enum Command {
     Size(size::Args),
     /// Validate, run and assert scenario files (their `expect:` blocks, golden summaries); exit 1 on failure.
     Check(check::Args),
+    /// Measure speed and memory on the benchmark scenarios (issue 6).
+    Bench(bench::Args),
 }
 
 /// Exit code for a failed check.
@@ -54,6 +57,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Size(args) => size::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
