@@ -85,14 +85,18 @@ pub fn print_text(w: &mut impl Write, a: &Analysis) -> io::Result<()> {
             p.bursts.len(),
             p.closed.len()
         )?;
-        writeln!(
-            w,
-            "  hold      mean {} ({}), cv {:.2}; overhead outside the pool {}",
-            fmt_secs(p.hold_mean_s),
-            p.hold_dists.join(", "),
-            p.hold_cv,
-            fmt_secs(p.overhead_mean_s)
-        )?;
+        if p.classes.is_empty() {
+            writeln!(w, "  hold      no request class uses this pool")?;
+        } else {
+            writeln!(
+                w,
+                "  hold      mean {} ({}), cv {:.2}; overhead outside the pool {}",
+                fmt_secs(p.hold_mean_s),
+                p.hold_dists.join(", "),
+                p.hold_cv,
+                fmt_secs(p.overhead_mean_s)
+            )?;
+        }
         let width = pa.figures.iter().map(|f| f.label.chars().count()).max().unwrap_or(0);
         for f in &pa.figures {
             let mark = if f.holds { ' ' } else { '!' };

@@ -630,7 +630,9 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
     let routing: &[Assumption] = if p.instances > 1 { &[Assumption::EvenRouting] } else { &[] };
     let has_open = lambda > 0.0;
 
-    f.push("capacity_per_s", "capacity: max_size / mean hold", Some(cf / h), "req/s", "the lab's rule", &[], None);
+    if h > 0.0 {
+        f.push("capacity_per_s", "capacity: max_size / mean hold", Some(cf / h), "req/s", "the lab's rule", &[], None);
+    }
     if has_open {
         f.push(
             "offered_load_erlangs",
