@@ -5,9 +5,12 @@
 //! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
 //! was invalid or the run could not be done.
 
+pub mod compare;
 mod files;
 mod interrupt;
+pub mod merge;
 pub mod run;
+pub mod sweep;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -28,6 +31,12 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario; write timeline.csv, summary.json and plots.
     Run(run::Args),
+    /// Run a scenario over a grid of settings (in parallel); write sweep.csv, heatmaps or line plots.
+    Sweep(sweep::Args),
+    /// Run several scenarios under identical traffic; write compare.csv/json, an overlay plot, a table.
+    Compare(compare::Args),
+    /// Join the outputs of `sim sweep --shard K/N` into the unsharded sweep.csv.
+    Merge(merge::Args),
 }
 
 /// Exit code for a failed check.
@@ -41,6 +50,9 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Merge(args) => merge::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
