@@ -163,6 +163,13 @@ pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path) 
     Ok(written)
 }
 
+/// Whether a figure takes more than one value over the table's rows.
+fn varies(t: &Table, figure: &str) -> bool {
+    let Some(i) = t.figure(figure) else { return false };
+    let mut means = t.rows.iter().filter_map(|r| r.cells[i].map(|e| e.mean));
+    means.next().is_some_and(|first| means.any(|m| m != first))
+}
+
 /// A compact Markdown table of the headline figures, for sweeps small enough to read.
 fn print_table(w: &mut impl Write, t: &Table) -> io::Result<()> {
     const SHOWN: &[&str] = &["requests.timed_out_rate", "latency_ms.p99", "acquire_wait_ms.p99", "queue_depth_max"];

@@ -13,8 +13,8 @@ use super::sweep::write_line;
 use crate::sweep::compare::Comparison;
 use crate::sweep::stats::{Estimate, fmt6};
 
-/// Figures shown in the terminal table, in this order, when the summary has them; every
-/// `database.*` figure follows. The CSV and JSON hold every figure.
+/// Figures shown in the terminal table, in this order, when the summary has them (the fleet
+/// model's `database.*` ones included). The CSV and JSON hold every figure.
 const TABLE_FIGURES: &[&str] = &[
     "requests.total",
     "requests.ok",
@@ -29,6 +29,9 @@ const TABLE_FIGURES: &[&str] = &[
     "pool_used_max",
     "first_503_s",
     "throughput_ok_per_s",
+    "database.peak_connections",
+    "database.usable_connections",
+    "database.refusals",
 ];
 
 fn diff_name(c: &Comparison, i: usize) -> String {
@@ -128,11 +131,11 @@ pub fn write_table<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> {
     let mut head = vec!["figure".to_string()];
     head.extend(c.names.iter().cloned());
     head.extend((0..c.names.len() - 1).map(|i| format!("{} − {}", c.names[i + 1], c.names[0])));
-    let shown = |p: &str| TABLE_FIGURES.contains(&p) || p.starts_with("database.");
+    let shown = |p: &str| TABLE_FIGURES.contains(&p);
     let mut rows: Vec<Vec<String>> = Vec::new();
     let order = |p: &str| TABLE_FIGURES.iter().position(|f| *f == p).unwrap_or(TABLE_FIGURES.len());
     let mut picked: Vec<_> = c.rows.iter().filter(|r| shown(&r.path)).collect();
-    picked.sort_by_key(|r| order(&r.path)); // stable: database.* keep their summary order
+    picked.sort_by_key(|r| order(&r.path));
     for r in picked {
         let mut line = vec![format!("`{}`", r.path)];
         line.extend(r.values.iter().map(|e| cell(*e, false)));

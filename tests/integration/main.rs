@@ -3,7 +3,9 @@
 mod analytic;
 mod cli;
 mod common;
+mod compare;
 mod determinism;
 mod golden;
 mod properties;
+mod sweep;
 mod theory;
