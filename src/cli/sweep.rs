@@ -18,9 +18,10 @@ use crate::scenario::{self, validate};
 use crate::sweep::grid::{self, Axis, Grid};
 use crate::sweep::{Control, Plan, Shard, Table};
 
-/// Figures drawn as plots when the table has them; `database.*` figures are drawn too.
-const PLOT_FIGURES: &[&str] =
-    &["requests.timed_out_rate", "latency_ms.p99", "acquire_wait_ms.p99", "queue_depth_max", "requests.refused"];
+/// Figures always drawn when the table has them.
+const PLOT_FIGURES: &[&str] = &["requests.timed_out_rate", "latency_ms.p99", "acquire_wait_ms.p99", "queue_depth_max"];
+/// Figures of the fleet model, drawn only when they vary across the grid (else they say nothing).
+const PLOT_IF_VARYING: &[&str] = &["requests.refused", "database.peak_connections", "database.refusals"];
 
 /// Arguments of `sim sweep`.
 #[derive(Debug, clap::Args)]
@@ -147,8 +148,11 @@ fn file_part(figure: &str) -> String {
 /// Draws the plots a sweep's shape allows and returns their file names: a line plot per figure
 /// for one key, a heatmap per figure for two keys, none for more.
 pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path) -> Result<Vec<String>> {
-    let figures: Vec<&String> =
-        t.figures.iter().filter(|f| PLOT_FIGURES.contains(&f.as_str()) || f.starts_with("database.")).collect();
+    let figures: Vec<&String> = t
+        .figures
+        .iter()
+        .filter(|f| PLOT_FIGURES.contains(&f.as_str()) || PLOT_IF_VARYING.contains(&f.as_str()) && varies(t, f))
+        .collect();
     let mut written = Vec::new();
     for f in figures {
         let (name, bytes) = match axes {

@@ -161,9 +161,9 @@ pub fn write_table<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> {
     let rule: Vec<String> = widths
         .iter()
         .enumerate()
-        .map(|(i, wd)| if i == 0 { "-".repeat(*wd) } else { format!("{}:", "-".repeat(wd - 1)) })
+        .map(|(i, wd)| if i == 0 { "-".repeat(wd + 2) } else { format!("{}:", "-".repeat(wd + 1)) })
         .collect();
-    writeln!(w, "|-{}-|", rule.join("-|-"))?;
+    writeln!(w, "|{}|", rule.join("|"))?;
     for r in &rows {
         writeln!(w, "{}", pad(r))?;
     }
@@ -173,7 +173,7 @@ pub fn write_table<W: Write>(mut w: W, c: &Comparison) -> io::Result<()> {
             c.replications
         )
     } else {
-        "one run per scenario; use --replications for confidence intervals".to_string()
+        "One run per scenario; use --replications for confidence intervals".to_string()
     };
     writeln!(w, "\nSame seed ({}) for every scenario: identical arrivals meet each design. {note}.", c.seed)
 }

@@ -111,7 +111,7 @@ mod tests {
             ("sweep: {set: {pool.max_size: \"1..3\"}}", "sweep.set.pool.max_size", "no step"),
             ("sweep: {set: {}}", "sweep.set", "mapping of scenario keys"),
             ("sweep: {set: {pool.max_size: {a: 1}}}", "sweep.set.pool.max_size", "expected values"),
-            ("sweep: {set: {pool.max_size: 1}, replications: 0}", "sweep.replications", "whole number"),
+            ("sweep: {set: {pool.max_size: 1}, replications: 0}", "sweep.replications", "at least 1"),
             ("sweep: {sets: {}}", "sweep.sets", "unknown key"),
         ];
         for (block, path, msg) in cases {

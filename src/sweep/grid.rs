@@ -185,7 +185,7 @@ fn range_values((start, end, step): (&str, &str, &str)) -> Result<Vec<Value>, St
     }
     let num = |t: &str| t.parse::<f64>().map_err(drop).and_then(finite);
     if let (Ok(a), Ok(b), Ok(s)) = (num(start), num(end), num(step)) {
-        return float_range(a, b, s, form, |x| fmt_float(x));
+        return float_range(a, b, s, form, fmt_float);
     }
     if let (Ok(a), Ok(b), Ok(s)) = (parse_rate(start), parse_rate(end), parse_rate(step)) {
         return float_range(a, b, s, form, |x| format!("{}/s", fmt_float(x)));

@@ -124,7 +124,7 @@ mod tests {
         let (meta, csv) = merge(&[b.clone(), a.clone()]).unwrap();
         assert_eq!(csv, "point,k,f\n0,1,1.0\n1,2,2.0\n2,3,3.0\n3,\"4,5\",4.0\n");
         assert_eq!(meta["shard"], "0/1");
-        assert!(merge(&[a.clone()]).unwrap_err().contains("missing shard(s) 1/2"));
+        assert!(merge(std::slice::from_ref(&a)).unwrap_err().contains("missing shard(s) 1/2"));
         assert!(merge(&[a.clone(), a.clone()]).unwrap_err().contains("given twice"));
         let wrong = part("c", "1/2", &["0,1,1.0"]);
         assert!(merge(&[a.clone(), wrong]).unwrap_err().contains("not in shard"));
