@@ -156,7 +156,11 @@ pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path) 
     let mut written = Vec::new();
     for f in figures {
         let (name, bytes) = match axes {
-            [x] => (format!("line_{}.png", file_part(f)), plot::sweep::line_png(t, x, f, scenario)),
+            [x] => {
+                // Queueing theory's prediction beside the simulated figure, when the scenario fits it.
+                let reference = (f == "requests.timed_out_rate").then_some("theory.timed_out_rate");
+                (format!("line_{}.png", file_part(f)), plot::sweep::line_png(t, x, f, reference, scenario))
+            }
             [x, y] => (format!("heatmap_{}.png", file_part(f)), plot::heatmap::heatmap_png(t, x, y, f, scenario)),
             _ => break,
         };

@@ -102,9 +102,26 @@ pub(crate) fn draw_title(area: &Area, title: &str, subtitle: &str) -> Result<(),
 }
 
 /// Line plot of `figure` against the single swept key: mean per point, band for the 95% interval.
-pub fn line_png(t: &Table, axis: &Axis, figure: &str, scenario: &str) -> Result<Vec<u8>, PlotError> {
+/// When the table also has `reference` (e.g. `theory.timed_out_rate`), it is drawn dashed.
+pub fn line_png(
+    t: &Table,
+    axis: &Axis,
+    figure: &str,
+    reference: Option<&str>,
+    scenario: &str,
+) -> Result<Vec<u8>, PlotError> {
     let col = t.figure(figure);
     let xs = axis.positions();
+    let theory: Vec<(f64, f64)> = reference
+        .and_then(|r| t.figure(r))
+        .map(|c| {
+            t.rows
+                .iter()
+                .filter_map(|r| Some((*xs.get(r.point)?, r.cells.get(c).copied().flatten()?.mean)))
+                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .collect()
+        })
+        .unwrap_or_default();
     // Rows are in point order; with one key, point i is value i (a shard may hold only some).
     let pts: Vec<(f64, f64, f64, f64)> = t
         .rows
@@ -120,7 +137,7 @@ pub fn line_png(t: &Table, axis: &Axis, figure: &str, scenario: &str) -> Result<
         (Some(a), _) => (a - 1.0, a + 1.0),
         _ => (0.0, 1.0),
     };
-    let (y0, y1) = y_range(pts.iter().flat_map(|p| [p.1, p.2, p.3]));
+    let (y0, y1) = y_range(pts.iter().flat_map(|p| [p.1, p.2, p.3]).chain(theory.iter().map(|p| p.1)));
     let banded = t.replications > 1;
     let subtitle = if banded {
         format!(
@@ -186,9 +203,16 @@ pub fn line_png(t: &Table, axis: &Axis, figure: &str, scenario: &str) -> Result<
             .label(if banded { "mean" } else { "value" })
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue.stroke_width(2)));
         chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, blue.filled())))?;
+        if theory.len() > 1 {
+            let red = PALETTE[1];
+            chart
+                .draw_series(DashedLineSeries::new(theory.iter().copied(), 8, 5, red.stroke_width(2)))?
+                .label(reference.unwrap_or_default())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
+        }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(RGBColor(170, 170, 170))
             .label_font((FONT, 14).into_font().color(&INK))
@@ -218,12 +242,12 @@ mod tests {
     fn line_plots_render_deterministically_even_when_empty() {
         for (reps, n) in [(1, 3), (3, 3), (3, 0), (1, 1)] {
             let (t, axis) = table(reps, n);
-            let a = line_png(&t, &axis, "latency_ms.p99", "s").unwrap();
+            let a = line_png(&t, &axis, "latency_ms.p99", Some("latency_ms.p99"), "s").unwrap();
             assert_eq!(&a[1..4], b"PNG");
-            assert_eq!(a, line_png(&t, &axis, "latency_ms.p99", "s").unwrap());
+            assert_eq!(a, line_png(&t, &axis, "latency_ms.p99", Some("latency_ms.p99"), "s").unwrap());
         }
         let (t, axis) = table(1, 3);
-        assert!(line_png(&t, &axis, "missing", "s").is_ok());
+        assert!(line_png(&t, &axis, "missing", None, "s").is_ok());
     }
 
     #[test]
