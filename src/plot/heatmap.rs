@@ -148,10 +148,12 @@ fn draw_colour_bar(area: &super::sweep::Area, lo: f64, hi: f64, figure: &str, mi
     chart.draw_series(std::iter::once(Rectangle::new([(0.0, lo), (1.0, hi)], MUTED.stroke_width(1))))?;
     let (w, h) = area.dim_in_pixel();
     let style = (FONT, 12).into_font().color(&INK).pos(Pos::new(HPos::Center, VPos::Top));
-    let name = figure.rsplit('.').next().unwrap_or(figure);
-    area.draw_text(name, &style, (w as i32 / 2, h as i32 - 78))?;
+    // The figure's full path (its unit is in the name), one dotted segment per line.
+    for (k, part) in figure.split('.').take(3).enumerate() {
+        area.draw_text(part, &style, (w as i32 / 2, h as i32 - 80 + 14 * k as i32))?;
+    }
     if missing {
-        let y = h as i32 - 50;
+        let y = h as i32 - 34;
         area.draw(&Rectangle::new([(8, y), (26, y + 14)], MISSING.filled()))?;
         let s = (FONT, 12).into_font().color(&MUTED).pos(Pos::new(HPos::Left, VPos::Top));
         area.draw_text("no data", &s, (32, y))?;
