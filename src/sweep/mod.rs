@@ -43,21 +43,15 @@ const META_KEYS: &[&str] = &["name", "description", "seed", "scenario_hash", "ve
 /// Most replications per point.
 pub const MAX_REPLICATIONS: usize = 10_000;
 
-/// Why a sweep or comparison could not be done.
+/// Why a sweep or comparison could not be done. The detail of a variant with a `source` is in
+/// that source (print the chain, e.g. anyhow's `{:#}`).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
-    /// A swept value is not valid for its key.
-    #[error("--set {key}={value} is not valid for this scenario:\n{source}")]
-    Value {
-        /// The key.
-        key: String,
-        /// The value as given.
-        value: String,
-        /// The validation messages (with file, line and what the key accepts).
-        source: ScenarioError,
-    },
+    /// Swept keys that the scenario does not have, or values they do not accept (all of them).
+    #[error("{}", render_values(.0))]
+    Values(Vec<BadValue>),
     /// Each value is valid alone, but a combination is not.
-    #[error("grid point {point} ({settings}) is not a valid scenario:\n{source}")]
+    #[error("grid point {point} ({settings}) is not a valid scenario")]
     Point {
         /// Point index.
         point: usize,
@@ -67,7 +61,7 @@ pub enum SweepError {
         source: ScenarioError,
     },
     /// A simulation failed.
-    #[error("point {point}, replication {replication} (seed {seed}): {source}")]
+    #[error("point {point}, replication {replication} (seed {seed}) failed")]
     Run {
         /// Point (or scenario) index.
         point: usize,
@@ -84,6 +78,81 @@ pub enum SweepError {
     /// The caller asked to stop (Ctrl-C).
     #[error("interrupted")]
     Stopped,
+}
+
+/// One `--set KEY=VALUE` the scenario refuses.
+#[derive(Debug)]
+pub struct BadValue {
+    /// The key.
+    pub key: String,
+    /// The value as given (empty when the key itself is unknown).
+    pub value: String,
+    /// Why: the scenario's validation messages (with file, line and what the key accepts), or
+    /// for an unknown key, the nearest keys the file has.
+    pub message: String,
+}
+
+fn render_values(bad: &[BadValue]) -> String {
+    let one = |b: &BadValue| match b.value.as_str() {
+        "" => format!("--set {}: {}", b.key, b.message),
+        v => format!("--set {}={v} is not valid for this scenario: {}", b.key, b.message),
+    };
+    match bad {
+        [b] => one(b),
+        _ => format!(
+            "{} swept settings are not valid:\n{}",
+            bad.len(),
+            bad.iter().map(|b| format!("  {}", one(b))).collect::<Vec<_>>().join("\n")
+        ),
+    }
+}
+
+/// Every path the YAML tree can be overridden at (mappings, sequences and scalars alike).
+fn key_paths(node: &crate::scenario::yaml::Node, path: &mut String, out: &mut Vec<String>) {
+    use crate::scenario::yaml::Value;
+    let mut visit = |seg: &str, child: &crate::scenario::yaml::Node, path: &mut String| {
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(seg);
+        out.push(path.clone());
+        key_paths(child, path, out);
+        path.truncate(len);
+    };
+    match &node.value {
+        Value::Map(entries) => entries.iter().for_each(|(k, n)| visit(&k.text, n, path)),
+        Value::Seq(items) => items.iter().enumerate().for_each(|(i, n)| visit(&i.to_string(), n, path)),
+        Value::Scalar { .. } => {}
+    }
+}
+
+/// Edit distance between two keys, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The message for a key the file does not have: the nearest keys it has.
+fn unknown_key(key: &str, paths: &[String]) -> String {
+    let mut near: Vec<(usize, &String)> = paths.iter().map(|p| (distance(key, p), p)).collect();
+    near.sort();
+    let close: Vec<String> = near.iter().filter(|(d, _)| *d <= 3).take(3).map(|(_, p)| format!("`{p}`")).collect();
+    let hint = if close.is_empty() {
+        let some: Vec<String> = paths.iter().take(12).map(|p| format!("`{p}`")).collect();
+        format!("keys it has include {}", some.join(", "))
+    } else {
+        format!("did you mean {}?", close.join(" or "))
+    };
+    format!("the scenario has no key `{key}` (a sweep changes keys the file writes; it does not add them); {hint}")
 }
 
 /// A deterministic share of the grid: point `i` belongs to shard `i % count`.
@@ -174,16 +243,31 @@ impl Plan {
         }
         let base = validate::from_str(src, file, base_dir, &[])
             .map_err(|source| SweepError::Invalid(format!("the scenario itself is invalid:\n{source}")))?;
-        // Each value alone first: the message then names the one key and value at fault.
+        // Keys first, then each value alone: every message names one key and value at fault,
+        // and every bad setting is reported at once.
+        let mut paths = Vec::new();
+        if let Ok(root) = crate::scenario::yaml::parse(src) {
+            key_paths(&root, &mut String::new(), &mut paths);
+        }
+        let mut bad = Vec::new();
         for axis in &grid.axes {
+            if !paths.contains(&axis.key) {
+                bad.push(BadValue {
+                    key: axis.key.clone(),
+                    value: String::new(),
+                    message: unknown_key(&axis.key, &paths),
+                });
+                continue;
+            }
             for v in &axis.values {
                 let ov = [(axis.key.clone(), v.text.clone())];
-                validate::from_str(src, file, base_dir, &ov).map_err(|source| SweepError::Value {
-                    key: axis.key.clone(),
-                    value: v.text.clone(),
-                    source,
-                })?;
+                if let Err(e) = validate::from_str(src, file, base_dir, &ov) {
+                    bad.push(BadValue { key: axis.key.clone(), value: v.text.clone(), message: e.to_string() });
+                }
             }
+        }
+        if !bad.is_empty() {
+            return Err(SweepError::Values(bad));
         }
         let mut points = Vec::new();
         for i in 0..grid.len() {
@@ -397,6 +481,23 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_bad_key_and_value_is_reported_before_any_run() {
+        let src = "name: t\npool: {max_size: 5}\nrequest: {hold: 1s}\nworkload:\n  - burst: {at: 0s, count: 3}\n";
+        let g = Grid::new(vec![
+            grid::parse_set("pool.max_sise=1,2").unwrap(),
+            grid::parse_set("request.hold=1s,5,2s,-1s").unwrap(),
+            grid::parse_set("workload.0.burst.count=1,2").unwrap(),
+        ])
+        .unwrap();
+        let e = Plan::new(src, "t.yaml", None, g, 1, Shard::ALL, None).unwrap_err().to_string();
+        assert!(e.starts_with("3 swept settings are not valid:"), "{e}");
+        assert!(e.contains("--set pool.max_sise: the scenario has no key `pool.max_sise`"), "{e}");
+        assert!(e.contains("did you mean `pool.max_size`?"), "{e}");
+        assert!(e.contains("--set request.hold=5 is not valid") && e.contains("--set request.hold=-1s"), "{e}");
+        assert!(!e.contains("workload"), "{e}");
+    }
 
     #[test]
     fn shards_partition_the_grid() {
