@@ -207,7 +207,7 @@ pub fn line_png(
             let red = PALETTE[1];
             chart
                 .draw_series(DashedLineSeries::new(theory.iter().copied(), 8, 5, red.stroke_width(2)))?
-                .label(reference.unwrap_or_default())
+                .label(format!("queueing theory ({})", reference.unwrap_or_default()))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(2)));
         }
         chart
