@@ -66,7 +66,14 @@ pub fn merge(parts: &[Part]) -> Result<(Json, String), String> {
         let head = lines.next().ok_or_else(|| format!("{}/sweep.csv is empty", p.name))?;
         match &header {
             None => header = Some(head),
-            Some(h) if *h != head => return Err(format!("{}/sweep.csv has other columns than {}", p.name, first.name)),
+            Some(h) if *h != head => {
+                return Err(format!(
+                    "{}/sweep.csv has other columns than {}: the swept values change which figures runs report \
+                     (e.g. `theory.*` only where the scenario fits the model), so this sweep cannot be sharded; \
+                     run it whole",
+                    p.name, first.name
+                ));
+            }
             Some(_) => {}
         }
         for line in lines {
