@@ -5,11 +5,15 @@
 //! Exit codes: 0 success; 1 a check failed (expectations not met); 2 the input
 //! was invalid or the run could not be done.
 
+pub mod analyze;
+pub mod check;
 pub mod compare;
 mod files;
 mod interrupt;
 pub mod merge;
+mod progress;
 pub mod run;
+pub mod size;
 pub mod sweep;
 
 use std::io::{self, Write};
@@ -31,6 +35,12 @@ pub struct Cli {
 pub enum Command {
     /// Simulate one scenario; write timeline.csv, summary.json and plots.
     Run(run::Args),
+    /// Queueing theory and capacity math for each pool of a scenario, without simulating.
+    Analyze(analyze::Args),
+    /// Smallest value of a key (default pool.max_size) meeting targets: theory, then simulation.
+    Size(size::Args),
+    /// Validate, run and assert scenario files (their `expect:` blocks, golden summaries); exit 1 on failure.
+    Check(check::Args),
     /// Run a scenario over a grid of settings (in parallel); write sweep.csv, heatmaps or line plots.
     Sweep(sweep::Args),
     /// Run several scenarios under identical traffic; write compare.csv/json, an overlay plot, a table.
@@ -50,6 +60,9 @@ pub const EXIT_ERROR: u8 = 2;
 pub fn main(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Analyze(args) => analyze::run(&args),
+        Command::Size(args) => size::run(&args),
+        Command::Check(args) => check::run(&args),
         Command::Sweep(args) => sweep::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Merge(args) => merge::run(&args),

@@ -9,7 +9,7 @@ use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
 use crate::metrics::RunResult;
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
-use crate::output::csv::{RequestCsv, write_timeline};
+use crate::output::csv::{RequestCsv, write_pools, write_timeline};
 use crate::output::json::write_summary;
 use crate::plot;
 use crate::scenario::{self, Scenario, units::parse_duration};
@@ -74,7 +74,8 @@ pub fn run(args: &Args) -> Result<u8> {
         request_csv = Some(RequestCsv::new(w, names)?);
     }
     let stop = super::interrupt::flag();
-    let should_stop = move || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let progress = super::progress::Progress::new(&scenario.name);
+    let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
     let opts = RunOptions {
         seed,
         max_events: args.max_events,
@@ -84,29 +85,36 @@ pub fn run(args: &Args) -> Result<u8> {
     };
     let result =
         Simulation::new(&scenario, seed).run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
+    drop(should_stop); // clears the progress spinner before anything is printed
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;
         file.commit()?;
     }
     let written = write_outputs(&result, &out, !args.no_plots)?;
+    for warning in &result.fleet.warnings {
+        let _ = writeln!(io::stderr(), "warning: {warning}");
+    }
     if !args.quiet {
         print_summary(&mut io::stdout().lock(), &result, &out, &written, args.requests)?;
     }
     Ok(0)
 }
 
-/// Writes timeline.csv, summary.json and (optionally) the four PNGs; returns the file names.
+/// Writes timeline.csv, summary.json, pools.csv and (optionally) the six PNGs; returns the file names.
 pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
-    let mut written = vec!["timeline.csv", "summary.json"];
+    write_atomic(&out.join("pools.csv"), |w| write_pools(w, &r.instances, &r.pool_rows))?;
+    let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
     if plots {
         type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
-        let figures: [(&str, Render); 4] = [
+        let figures: [(&str, Render); 6] = [
             ("latency.png", plot::latency_png),
             ("queue_depth.png", plot::queue_depth_png),
             ("errors.png", plot::errors_png),
             ("dashboard.png", plot::dashboard_png),
+            ("database.png", plot::fleet::database_png),
+            ("pods.png", plot::fleet::pods_png),
         ];
         for (name, render) in figures {
             let bytes = render(r).with_context(|| format!("drawing {name}"))?;
@@ -130,11 +138,64 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
         "  requests  {} total, {} ok, {} timed out (503), {} failed, {} unfinished",
         q.total, q.ok, q.timed_out, q.failed, q.unfinished
     )?;
+    if q.failed > 0 {
+        writeln!(
+            w,
+            "  failed    {} refused by the database, {} statement timeout, {} connection terminated",
+            q.refused, q.statement_timeout, q.terminated
+        )?;
+    }
+    if s.warmup_s > 0.0 {
+        writeln!(w, "  warm-up   figures leave out requests that arrived in the first {:.1} s", s.warmup_s)?;
+    }
     let l = &s.latency_ms;
     writeln!(w, "  latency   p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms, max {:.1} ms", l.p50, l.p95, l.p99, l.max)?;
     let a = &s.acquire_wait_ms;
     writeln!(w, "  acquire   p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, mean {:.1} ms", a.p50, a.p99, a.max, a.mean)?;
     writeln!(w, "  peak      {} waiting for a connection, {} connections in use", s.queue_depth_max, s.pool_used_max)?;
+    let db = &r.fleet.database;
+    if let (Some(max), Some(usable)) = (db.max_connections, db.usable_connections) {
+        writeln!(
+            w,
+            "  database  peak {} open of {} usable ({} max_connections - {} reserved), {} refused; budget {} possible{}",
+            db.peak_connections,
+            usable,
+            max,
+            db.reserved_connections,
+            db.refusals,
+            db.possible_connections,
+            if db.overcommitted { " (over-committed)" } else { "" }
+        )?;
+    }
+    for p in r.fleet.pools.iter().filter(|_| r.fleet.pools.len() > 1 || r.instances.len() > 1) {
+        writeln!(
+            w,
+            "  pool      {} ({} x {} per {}): peak {} in use, {} open, {} timeouts",
+            p.name, p.instances, p.max_size, p.scope, p.peak_used, p.peak_open, p.timeouts
+        )?;
+    }
+    for j in &r.fleet.jobs {
+        writeln!(
+            w,
+            "  job       {}: {} runs, {} failed, {} connections not obtained, {} leaked",
+            j.name, j.runs, j.failed_runs, j.acquire_failures, j.leaked_connections
+        )?;
+    }
+    if let Some(c) = &r.fleet.client {
+        writeln!(
+            w,
+            "  clients   {} calls, {} retries (x{:.2} load), {} succeeded, {} gave up, {} client timeouts",
+            c.calls, c.retries, c.amplification, c.succeeded, c.gave_up, c.client_timeouts
+        )?;
+    }
+    let leaks = &r.fleet.leaks;
+    if leaks.leaked_total > 0 || leaks.leak_warnings > 0 {
+        writeln!(
+            w,
+            "  leaks     {} leaked ({} still checked out at the end, peak {}), {} leak-detection warnings",
+            leaks.leaked_total, leaks.leaked_at_end, leaks.leaked_peak, leaks.leak_warnings
+        )?;
+    }
     if let Some(t) = &r.theory {
         writeln!(
             w,

@@ -10,7 +10,7 @@ mod histogram;
 mod recorder;
 
 pub use histogram::{Percentiles, Stats};
-pub use recorder::Recorder;
+pub use recorder::{Recorded, Recorder};
 
 use serde::Serialize;
 
@@ -23,8 +23,13 @@ pub enum Outcome {
     Ok,
     /// Gave up waiting for a connection after the acquire timeout (HTTP 503).
     TimedOut,
-    /// Failed for another reason (e.g. the database refused a connection).
-    Failed,
+    /// The database refused a new connection: `FATAL: remaining connection
+    /// slots are reserved for non-replication superuser connections` (HTTP 500).
+    Refused,
+    /// The query ran past the statement timeout and was cancelled (HTTP 500).
+    StatementTimeout,
+    /// The connection was terminated under the request (`pg_terminate_backend`, a pool closed).
+    Terminated,
 }
 
 impl Outcome {
@@ -33,7 +38,9 @@ impl Outcome {
         match self {
             Outcome::Ok => "ok",
             Outcome::TimedOut => "timed_out",
-            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+            Outcome::StatementTimeout => "statement_timeout",
+            Outcome::Terminated => "terminated",
         }
     }
 }
@@ -94,6 +101,50 @@ pub struct Bucket {
     pub latency_ms: Option<Percentiles>,
     /// 99th percentile of acquire waits that ended in the bucket (ms).
     pub acquire_wait_ms_p99: Option<f64>,
+    /// Requests failed because the database refused a connection.
+    pub refused: u64,
+    /// Requests failed by the statement timeout.
+    pub statement_timeout: u64,
+    /// Requests failed because their connection was terminated.
+    pub terminated: u64,
+    /// Most connections open at the database at any instant (opening ones included).
+    pub db_connections_open: u32,
+    /// Connections applications may open (`max_connections - reserved_connections`); `None`: no limit.
+    pub db_connections_usable: Option<u32>,
+    /// Connection attempts the database refused.
+    pub db_refusals: u64,
+    /// Leaked connections still checked out at the end of the bucket.
+    pub leaked_connections: u32,
+    /// Retries clients scheduled (after a failure or their own timeout).
+    pub retries: u64,
+}
+
+/// One row of `pools.csv`: one copy of a pool during one bucket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolRow {
+    /// Start of the bucket, in seconds.
+    pub t_s: f64,
+    /// Index into [`RunResult::instances`].
+    pub instance: u32,
+    /// Most connections in use (leaked ones included) at any instant.
+    pub used_max: u32,
+    /// Idle connections at the end of the bucket.
+    pub idle: u32,
+    /// Most waiters at any instant.
+    pub waiting_max: u32,
+    /// Acquire timeouts in the bucket.
+    pub timeouts: u32,
+}
+
+/// Which pool a copy belongs to and where it lives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolInstance {
+    /// Pool name.
+    pub pool: String,
+    /// Pod index (`None` for a shared pool).
+    pub pod: Option<u32>,
+    /// Worker index within the pod (`None` unless the pool is per worker).
+    pub worker: Option<u32>,
 }
 
 impl Bucket {
@@ -118,6 +169,14 @@ impl Bucket {
             "latency_ms_p95" => self.latency_ms?.p95,
             "latency_ms_p99" => self.latency_ms?.p99,
             "acquire_wait_ms_p99" => self.acquire_wait_ms_p99?,
+            "refused" => self.refused as f64,
+            "statement_timeout" => self.statement_timeout as f64,
+            "terminated" => self.terminated as f64,
+            "db_connections_open" => self.db_connections_open as f64,
+            "db_connections_usable" => self.db_connections_usable? as f64,
+            "db_refusals" => self.db_refusals as f64,
+            "leaked_connections" => self.leaked_connections as f64,
+            "retries" => self.retries as f64,
             _ => return None,
         })
     }
@@ -132,8 +191,14 @@ pub struct RequestCounts {
     pub ok: u64,
     /// Answered with 503 after waiting the acquire timeout.
     pub timed_out: u64,
-    /// Failed for other reasons.
+    /// Failed for other reasons (refused + statement_timeout + terminated).
     pub failed: u64,
+    /// Failed because the database refused a new connection.
+    pub refused: u64,
+    /// Failed because the query ran past the statement timeout.
+    pub statement_timeout: u64,
+    /// Failed because their connection was terminated.
+    pub terminated: u64,
     /// Still waiting, holding or being answered when the run ended.
     pub unfinished: u64,
     /// Found no free connection on arrival and had to wait (or, with a zero
@@ -166,6 +231,10 @@ pub struct Summary {
     pub throughput_ok_per_s: f64,
     /// Simulated length of the run, in seconds.
     pub duration_s: f64,
+    /// Requests that arrived before this were left out of the counts and
+    /// percentiles above, and peaks are taken from it on (the mean of
+    /// connections in use covers the whole run).
+    pub warmup_s: f64,
 }
 
 /// Facts about how a result was produced.
@@ -198,4 +267,117 @@ pub struct RunResult {
     pub summary: Summary,
     /// What queueing theory predicts, when the scenario fits its assumptions.
     pub theory: Option<crate::theory::fit::Prediction>,
+    /// The database, pools, jobs and leaks.
+    pub fleet: FleetSummary,
+    /// Every copy of every pool, in the order of [`PoolRow::instance`].
+    pub instances: Vec<PoolInstance>,
+    /// One row per bucket and pool copy (`pools.csv`).
+    pub pool_rows: Vec<PoolRow>,
+}
+
+/// Figures of the database, pools, jobs and leaks over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FleetSummary {
+    /// The database and the connection budget.
+    pub database: DatabaseSummary,
+    /// Per pool (all its copies together).
+    pub pools: Vec<PoolSummary>,
+    /// Per background job.
+    pub jobs: Vec<JobSummary>,
+    /// Leaked connections and leak warnings.
+    pub leaks: LeakSummary,
+    /// What the clients saw (with a `client:` block).
+    pub client: Option<ClientSummary>,
+    /// Things a reviewer should know (e.g. an over-committed connection budget).
+    pub warnings: Vec<String>,
+}
+
+/// Calls as the clients saw them: a call is a first attempt and its retries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientSummary {
+    /// Calls made (first attempts).
+    pub calls: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// Requests the servers received per call (1 + retries / calls): the retry storm's amplification.
+    pub amplification: f64,
+    /// Calls that got a 200 in time.
+    pub succeeded: u64,
+    /// Calls that failed after their last attempt.
+    pub gave_up: u64,
+    /// Attempts the client stopped waiting for (the server kept working on them).
+    pub client_timeouts: u64,
+}
+
+/// The database over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DatabaseSummary {
+    /// `max_connections` (`None`: no limit).
+    pub max_connections: Option<u32>,
+    /// Slots reserved for superusers.
+    pub reserved_connections: u32,
+    /// Connections applications may open.
+    pub usable_connections: Option<u32>,
+    /// Connections the pools could open at the start: every copy of every pool at
+    /// `max_size + max_overflow`.
+    pub possible_connections: u64,
+    /// Whether `possible_connections` exceeds `usable_connections`.
+    pub overcommitted: bool,
+    /// Most connections open at once.
+    pub peak_connections: u32,
+    /// Connection attempts refused because the database was full.
+    pub refusals: u64,
+}
+
+/// One pool, all copies together.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolSummary {
+    /// Name.
+    pub name: String,
+    /// `worker`, `pod` or `shared`.
+    pub scope: &'static str,
+    /// Copies at the start.
+    pub instances: u32,
+    /// `max_size` of each copy at the start.
+    pub max_size: u32,
+    /// Most connections in use at once, over all copies.
+    pub peak_used: u32,
+    /// Most connections open at once, over all copies.
+    pub peak_open: u32,
+    /// Acquire timeouts (requests and jobs).
+    pub timeouts: u64,
+    /// Connections opened.
+    pub connections_opened: u64,
+    /// Connections closed (idle timeout, lifetime, overflow, shrink, kill).
+    pub connections_closed: u64,
+}
+
+/// One background job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobSummary {
+    /// Name.
+    pub name: String,
+    /// Runs started (over all copies).
+    pub runs: u64,
+    /// Runs that failed with the job's own error (`error_rate`).
+    pub failed_runs: u64,
+    /// Connections the job could not get (acquire timeout or refusal).
+    pub acquire_failures: u64,
+    /// Connections it leaked.
+    pub leaked_connections: u64,
+}
+
+/// Leaks over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LeakSummary {
+    /// Connections leaked in total.
+    pub leaked_total: u64,
+    /// Leaked connections still checked out at the end.
+    pub leaked_at_end: u32,
+    /// Most leaked connections checked out at once.
+    pub leaked_peak: u32,
+    /// Holds longer than a pool's `leak_detection_threshold` (HikariCP's
+    /// "Connection leak detection triggered" warning), counted when the hold
+    /// ends, or when it crosses the threshold for leaked connections.
+    pub leak_warnings: u64,
 }

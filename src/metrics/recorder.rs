@@ -6,7 +6,7 @@
 //! integrated over time for their means.
 
 use super::histogram::DurationHistogram;
-use super::{Bucket, Outcome, RequestCounts, Summary};
+use super::{Bucket, Outcome, PoolRow, RequestCounts, Summary};
 use crate::engine::{SimDuration, SimTime};
 
 /// Collects the timeline and the summary of one run.
@@ -40,6 +40,27 @@ pub struct Recorder {
     queue_depth_max: u32,
     pool_used_max: u32,
     first_503: Option<SimTime>,
+    // Steady state: requests that arrived before `warmup` stay out of the summary.
+    warmup: SimTime,
+    // The database and leaks.
+    db_open: u32,
+    db_open_max: u32,
+    db_usable: u32,
+    db_peak: u32,
+    refusals_bucket: u64,
+    refusals_total: u64,
+    leaked: u32,
+    // Per pool copy, for `pools.csv`: current (used, idle, waiting) and the bucket's figures.
+    inst_now: Vec<[u32; 3]>,
+    inst_bucket: Vec<InstBucket>,
+    pool_rows: Vec<PoolRow>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct InstBucket {
+    used_max: u32,
+    waiting_max: u32,
+    timeouts: u32,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -48,11 +69,18 @@ struct Counts {
     ok: u64,
     timed_out: u64,
     failed: u64,
+    refused: u64,
+    statement_timeout: u64,
+    terminated: u64,
+    retries: u64,
 }
 
 impl Recorder {
-    /// A recorder with buckets of `width` and the pool size at the start.
-    pub fn new(width: SimDuration, max_size: u32) -> Recorder {
+    /// A recorder with buckets of `width` and the pool size at the start, for
+    /// `instances` pool copies and a database of `db_usable` connections
+    /// (`u32::MAX`: no limit); requests arriving before `warmup` are left out of
+    /// the summary.
+    pub fn new(width: SimDuration, max_size: u32, warmup: SimTime, instances: usize, db_usable: u32) -> Recorder {
         Recorder {
             width,
             bucket_start: SimTime::ZERO,
@@ -79,7 +107,31 @@ impl Recorder {
             queue_depth_max: 0,
             pool_used_max: 0,
             first_503: None,
+            warmup,
+            db_open: 0,
+            db_open_max: 0,
+            db_usable,
+            db_peak: 0,
+            refusals_bucket: 0,
+            refusals_total: 0,
+            leaked: 0,
+            inst_now: vec![[0; 3]; instances],
+            inst_bucket: vec![InstBucket::default(); instances],
+            pool_rows: Vec::new(),
         }
+    }
+
+    /// Whether anything was counted in the current bucket.
+    fn bucket_has_data(&self) -> bool {
+        let c = &self.cur;
+        c.arrivals + c.ok + c.timed_out + c.failed + c.retries + self.refusals_bucket > 0
+            || self.bucket_latency.percentiles().is_some()
+            || self.bucket_wait.quantile_ms(0.99).is_some()
+    }
+
+    #[inline]
+    fn counts(&self, arrival: SimTime) -> bool {
+        arrival >= self.warmup
     }
 
     /// Closes every bucket that ends at or before `t` and integrates gauges up to `t`.
@@ -118,7 +170,29 @@ impl Recorder {
             db_pool_exhaustion_total: self.exhaustion_total,
             latency_ms: self.bucket_latency.percentiles(),
             acquire_wait_ms_p99: self.bucket_wait.quantile_ms(0.99),
+            refused: self.cur.refused,
+            statement_timeout: self.cur.statement_timeout,
+            terminated: self.cur.terminated,
+            db_connections_open: self.db_open_max,
+            db_connections_usable: (self.db_usable != u32::MAX).then_some(self.db_usable),
+            db_refusals: self.refusals_bucket,
+            leaked_connections: self.leaked,
+            retries: self.cur.retries,
         });
+        let t_s = self.bucket_start.as_secs_f64();
+        for (i, (b, now)) in self.inst_bucket.iter_mut().zip(&self.inst_now).enumerate() {
+            self.pool_rows.push(PoolRow {
+                t_s,
+                instance: i as u32,
+                used_max: b.used_max,
+                idle: now[1],
+                waiting_max: b.waiting_max,
+                timeouts: b.timeouts,
+            });
+            *b = InstBucket { used_max: now[0], waiting_max: now[2], timeouts: 0 };
+        }
+        self.db_open_max = self.db_open;
+        self.refusals_bucket = 0;
         self.cur = Counts::default();
         self.used_area = 0;
         self.waiting_area = 0;
@@ -136,53 +210,112 @@ impl Recorder {
     pub fn arrival(&mut self, t: SimTime) {
         self.advance_to(t);
         self.cur.arrivals += 1;
-        self.totals.arrivals += 1;
+        if self.counts(t) {
+            self.totals.arrivals += 1;
+        }
     }
 
-    /// A request got a connection after waiting `wait`.
+    /// A request that arrived at `arrival` got a connection after waiting `wait`.
     #[inline]
-    pub fn acquired(&mut self, t: SimTime, wait: SimDuration) {
+    pub fn acquired(&mut self, t: SimTime, wait: SimDuration, arrival: SimTime) {
         self.advance_to(t);
         self.bucket_wait.record(wait);
-        self.wait.record(wait);
+        if self.counts(arrival) {
+            self.wait.record(wait);
+        }
     }
 
-    /// A request found no free connection on arrival.
+    /// A request that arrived at `arrival` found no free connection.
     #[inline]
-    pub fn queued(&mut self) {
-        self.queued_total += 1;
+    pub fn queued(&mut self, arrival: SimTime) {
+        if self.counts(arrival) {
+            self.queued_total += 1;
+        }
     }
 
-    /// A request gave up waiting after `wait` (the acquire timeout).
+    /// A request gave up waiting after `wait` (the acquire timeout) in pool copy `instance`.
     #[inline]
-    pub fn timed_out(&mut self, t: SimTime, wait: SimDuration) {
+    pub fn timed_out(&mut self, t: SimTime, wait: SimDuration, arrival: SimTime, instance: usize) {
         self.advance_to(t);
         self.bucket_wait.record(wait);
-        self.wait.record(wait);
+        self.inst_bucket[instance].timeouts += 1;
         self.exhaustion_total += 1;
+        if self.counts(arrival) {
+            self.wait.record(wait);
+        }
     }
 
-    /// A request was answered, `latency` after it arrived.
+    /// A request that arrived at `arrival` was answered `latency` after it arrived.
     #[inline]
-    pub fn responded(&mut self, t: SimTime, latency: SimDuration, outcome: Outcome) {
+    pub fn responded(&mut self, t: SimTime, latency: SimDuration, outcome: Outcome, arrival: SimTime) {
         self.advance_to(t);
         self.bucket_latency.record(latency);
-        self.latency.record(latency);
-        match outcome {
-            Outcome::Ok => {
-                self.cur.ok += 1;
-                self.totals.ok += 1;
-            }
+        let counts = self.counts(arrival);
+        if counts {
+            self.latency.record(latency);
+        }
+        let (bucket, total) = match outcome {
+            Outcome::Ok => (&mut self.cur.ok, &mut self.totals.ok),
             Outcome::TimedOut => {
-                self.cur.timed_out += 1;
-                self.totals.timed_out += 1;
                 self.first_503.get_or_insert(t);
+                (&mut self.cur.timed_out, &mut self.totals.timed_out)
             }
-            Outcome::Failed => {
-                self.cur.failed += 1;
+            Outcome::Refused => (&mut self.cur.refused, &mut self.totals.refused),
+            Outcome::StatementTimeout => (&mut self.cur.statement_timeout, &mut self.totals.statement_timeout),
+            Outcome::Terminated => (&mut self.cur.terminated, &mut self.totals.terminated),
+        };
+        *bucket += 1;
+        if counts {
+            *total += 1;
+        }
+        if !matches!(outcome, Outcome::Ok | Outcome::TimedOut) {
+            self.cur.failed += 1;
+            if counts {
                 self.totals.failed += 1;
             }
         }
+    }
+
+    /// Connections open at the database (opening ones included) changed.
+    #[inline]
+    pub fn db_level(&mut self, t: SimTime, open: u32) {
+        self.advance_to(t);
+        self.db_open = open;
+        self.db_open_max = self.db_open_max.max(open);
+        if t >= self.warmup {
+            self.db_peak = self.db_peak.max(open);
+        }
+    }
+
+    /// A client scheduled a retry.
+    #[inline]
+    pub fn retry(&mut self, t: SimTime) {
+        self.advance_to(t);
+        self.cur.retries += 1;
+    }
+
+    /// The database refused a connection.
+    #[inline]
+    pub fn refusal(&mut self, t: SimTime) {
+        self.advance_to(t);
+        self.refusals_bucket += 1;
+        self.refusals_total += 1;
+    }
+
+    /// Connections leaked and still checked out changed.
+    #[inline]
+    pub fn leaked_level(&mut self, t: SimTime, leaked: u32) {
+        self.advance_to(t);
+        self.leaked = leaked;
+    }
+
+    /// One pool copy's connections in use, idle connections and waiters changed.
+    #[inline]
+    pub fn instance_level(&mut self, instance: usize, used: u32, idle: u32, waiting: u32) {
+        self.inst_now[instance] = [used, idle, waiting];
+        let b = &mut self.inst_bucket[instance];
+        b.used_max = b.used_max.max(used);
+        b.waiting_max = b.waiting_max.max(waiting);
     }
 
     /// The pools' totals changed: connections in use, requests waiting, pool size.
@@ -195,20 +328,24 @@ impl Recorder {
         self.used_max = self.used_max.max(used);
         self.waiting_max = self.waiting_max.max(waiting);
         self.free_min = self.free_min.min(max_size.saturating_sub(used));
-        self.pool_used_max = self.pool_used_max.max(used);
-        self.queue_depth_max = self.queue_depth_max.max(waiting);
+        if t >= self.warmup {
+            self.pool_used_max = self.pool_used_max.max(used);
+            self.queue_depth_max = self.queue_depth_max.max(waiting);
+        }
     }
 
     /// Closes the timeline at `end` (a partial last bucket is kept and reported
     /// over its true width) and builds the summary; `unfinished` counts requests
     /// still in flight.
-    pub fn finish(mut self, end: SimTime, unfinished: u64) -> (Vec<Bucket>, Summary) {
+    pub fn finish(mut self, end: SimTime, unfinished: u64) -> Recorded {
         self.advance_to(end);
         if end > self.bucket_start {
             self.bucket_end = end;
             self.close_bucket();
-        } else if self.timeline.is_empty() {
-            // A run that ends at time zero still reports one (empty) bucket.
+        } else if self.timeline.is_empty() || self.bucket_has_data() {
+            // A run that ends exactly at a bucket boundary (its last events at
+            // that instant) or at time zero still reports that bucket, over its
+            // nominal width: what happened at `end` is not dropped.
             self.close_bucket();
         }
         let total = self.totals.arrivals;
@@ -219,6 +356,9 @@ impl Recorder {
                 ok: self.totals.ok,
                 timed_out: self.totals.timed_out,
                 failed: self.totals.failed,
+                refused: self.totals.refused,
+                statement_timeout: self.totals.statement_timeout,
+                terminated: self.totals.terminated,
                 unfinished,
                 queued: self.queued_total,
                 timed_out_rate: if total == 0 { 0.0 } else { self.totals.timed_out as f64 / total as f64 },
@@ -232,9 +372,31 @@ impl Recorder {
             first_503_s: self.first_503.map(|t| t.as_secs_f64()),
             throughput_ok_per_s: if duration_s > 0.0 { self.totals.ok as f64 / duration_s } else { 0.0 },
             duration_s,
+            warmup_s: self.warmup.as_secs_f64(),
         };
-        (self.timeline, summary)
+        Recorded {
+            timeline: self.timeline,
+            summary,
+            pool_rows: self.pool_rows,
+            db_peak_connections: self.db_peak,
+            db_refusals: self.refusals_total,
+        }
     }
+}
+
+/// What a [`Recorder`] hands back at the end of a run.
+#[derive(Debug)]
+pub struct Recorded {
+    /// One row per bucket.
+    pub timeline: Vec<Bucket>,
+    /// Whole-run request figures.
+    pub summary: Summary,
+    /// One row per bucket and pool copy.
+    pub pool_rows: Vec<PoolRow>,
+    /// Most connections open at the database at once (after the warm-up).
+    pub db_peak_connections: u32,
+    /// Connections the database refused.
+    pub db_refusals: u64,
 }
 
 #[cfg(test)]
@@ -247,10 +409,11 @@ mod tests {
 
     #[test]
     fn gauges_are_time_weighted_within_buckets() {
-        let mut r = Recorder::new(SimDuration::from_secs(1), 5);
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);
         r.pool_level(SimTime(0), 5, 0, 5);
         r.pool_level(SimTime(500_000_000), 1, 3, 5);
-        let (tl, sum) = r.finish(s(2), 0);
+        let rec = r.finish(s(2), 0);
+        let (tl, sum) = (rec.timeline, rec.summary);
         assert_eq!(tl.len(), 2);
         assert!((tl[0].db_pool_used_size_mean - 3.0).abs() < 1e-12);
         assert_eq!(tl[0].db_pool_used_size_max, 5);
@@ -263,11 +426,12 @@ mod tests {
 
     #[test]
     fn events_land_in_the_bucket_of_their_time() {
-        let mut r = Recorder::new(SimDuration::from_secs(1), 5);
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);
         r.arrival(SimTime(999_999_999));
         r.arrival(s(1));
-        r.responded(s(3), SimDuration::from_secs(2), Outcome::TimedOut);
-        let (tl, sum) = r.finish(s(4), 1);
+        r.responded(s(3), SimDuration::from_secs(2), Outcome::TimedOut, s(1));
+        let rec = r.finish(s(4), 1);
+        let (tl, sum) = (rec.timeline, rec.summary);
         assert_eq!(tl.iter().map(|b| b.arrivals).collect::<Vec<_>>(), vec![1, 1, 0, 0]);
         assert_eq!(tl[3].timed_out, 1);
         assert_eq!(sum.first_503_s, Some(3.0));
@@ -276,9 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn responses_at_the_very_end_of_a_run_stay_in_the_timeline() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);
+        r.arrival(SimTime::ZERO);
+        r.responded(s(2), SimDuration::from_secs(2), Outcome::TimedOut, SimTime::ZERO);
+        let tl = r.finish(s(2), 0).timeline;
+        assert_eq!(tl.iter().map(|b| b.timed_out).sum::<u64>(), 1);
+        assert_eq!(tl.last().unwrap().t_s, 2.0);
+    }
+
+    #[test]
     fn a_partial_last_bucket_is_kept() {
-        let r = Recorder::new(SimDuration::from_secs(1), 5);
-        let (tl, _) = r.finish(SimTime(2_500_000_000), 0);
+        let r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);
+        let tl = r.finish(SimTime(2_500_000_000), 0).timeline;
         assert_eq!(tl.len(), 3);
         assert_eq!(tl[2].t_s, 2.0);
     }

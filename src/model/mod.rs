@@ -7,19 +7,27 @@
 //! current before acting (lazy cancellation): a timeout for a request that has
 //! since got its connection is ignored.
 //!
-//! A request's life: arrive -> (wait) -> acquire -> hold -> release -> overhead
-//! -> respond. Its latency is wait + hold + overhead; a request that waits the
-//! whole acquire timeout gives up and is answered 503 after its overhead.
+//! A request's life: arrive -> routed to a worker of a pod -> (wait) -> acquire
+//! -> hold -> release -> overhead -> respond. Its latency is wait + hold +
+//! overhead; a request that waits the whole acquire timeout gives up and is
+//! answered 503 after its overhead.
+//!
+//! A connection's life: opened lazily when a request finds no idle one (taking
+//! `connect_time`, and a slot at the database, which may refuse it) -> in use
+//! -> idle in its pool -> closed by the idle timeout, its lifetime, a shrink, a
+//! kill or its pool closing. A background job's failed run may leak it: it
+//! stays checked out until killed or its pool closes.
 
+mod fleet;
 pub mod pool;
 mod request;
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
 use crate::metrics::{Outcome, Recorder, RequestRecord, RequestSink, RunMeta, RunResult};
-use crate::scenario::{Change, Scenario, WorkloadKind};
+use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
-use pool::{Pool, Waiter};
-use request::{Phase, Requests};
+use pool::{ConnState, Conns, PoolCopy, Waiter};
+use request::{NOT_A_JOB, NewRequest, Phase, Requests};
 
 /// Default limit of requests in flight at once (see [`RunOptions::max_in_flight`]).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000_000;
@@ -47,6 +55,18 @@ enum Event {
     Respond { slot: u32, generation: u32 },
     /// Timed changes number `index` take effect.
     Change { index: u32 },
+    /// A connection finished connecting.
+    Connected { conn: u32, generation: u32 },
+    /// Idle connections of a pool copy may have reached the idle timeout.
+    IdleCheck { instance: u32 },
+    /// A copy of a background job runs; stale if the job's epoch moved on.
+    JobRun { job: u16, copy: u32, epoch: u32 },
+    /// A leaked connection crosses its pool's leak detection threshold.
+    LeakWarning { conn: u32, generation: u32 },
+    /// The client stops waiting for a request.
+    ClientTimeout { slot: u32, generation: u32 },
+    /// A client retries a call.
+    Retry { workload: u16, class: u16, attempt: u16, user: u32 },
 }
 
 /// Why a run stopped early.
@@ -113,20 +133,41 @@ impl RunOptions<'_> {
     }
 }
 
+/// Random stream kinds beyond the engine's (see the determinism contract):
+/// each names *what* draws, so adding a job never moves the arrivals.
+mod streams {
+    /// Class of each request of workload k (when it draws by shares).
+    pub const CLASS: u32 = 5;
+    /// The load balancer's random choices.
+    pub const ROUTING: u32 = 6;
+    /// Job j: phases of its copies and whether each run fails.
+    pub const JOB: u32 = 7;
+    /// Job j: hold times.
+    pub const JOB_HOLD: u32 = 8;
+    /// Connect times of pool p.
+    pub const CONNECT: u32 = 9;
+    /// Retry backoff jitter of workload k.
+    pub const RETRY: u32 = 10;
+}
+
 /// Per-class settings that timed changes may replace.
 struct ClassState {
     pool: usize,
     hold: Dist,
     overhead: Dist,
     overhead_is_zero: bool,
+    priority: usize,
+    statement_timeout: SimDuration,
 }
 
 /// Run-time state of a workload.
 struct WorkloadState {
-    class: usize,
+    class: Option<usize>,
     kind: WorkloadRun,
     hold_rng: StreamRng,
     overhead_rng: StreamRng,
+    class_rng: StreamRng,
+    retry_rng: StreamRng,
 }
 
 enum WorkloadRun {
@@ -162,29 +203,136 @@ struct ClosedRun {
     max_requests: Option<u64>,
 }
 
+/// Per-pool settings and figures (all copies).
+struct PoolState {
+    scope: Scope,
+    /// First copy's index in `Simulation::copies`.
+    base: u32,
+    min_idle: u32,
+    max_overflow: u32,
+    idle_timeout: SimDuration,
+    max_lifetime: SimDuration,
+    leak_threshold: SimDuration,
+    on_refused: OnRefused,
+    connect_rng: StreamRng,
+    used: u32,
+    open: u32,
+    peak_used: u32,
+    peak_open: u32,
+    timeouts: u64,
+    opened: u64,
+    closed: u64,
+}
+
+/// Run-time state of a background job.
+struct JobState {
+    active: bool,
+    epoch: u32,
+    rng: StreamRng,
+    hold_rng: StreamRng,
+    runs: u64,
+    failed_runs: u64,
+    acquire_failures: u64,
+    leaked: u64,
+}
+
+/// The database server.
+struct Database {
+    /// Connections applications may open (`u32::MAX`: no limit).
+    usable: u32,
+    /// Open or opening.
+    open: u32,
+    connect_is_zero: bool,
+    /// Pool copies waiting for a free slot (on_refused: wait), oldest first.
+    waiting_copies: std::collections::VecDeque<u32>,
+}
+
 /// One run of a scenario.
 pub struct Simulation<'s> {
     scenario: &'s Scenario,
     queue: EventQueue<Event>,
     now: SimTime,
     end: SimTime,
-    pools: Vec<Pool>,
+    copies: Vec<PoolCopy>,
+    pools: Vec<PoolState>,
+    conns: Conns,
+    db: Database,
     classes: Vec<ClassState>,
+    /// Cumulative class shares, for drawing a class.
+    share_cdf: Vec<f64>,
     workloads: Vec<WorkloadState>,
+    jobs: Vec<JobState>,
     requests: Requests,
     recorder: Recorder,
     used_total: u32,
     waiting_total: u32,
     max_total: u32,
+    leaked_now: u32,
+    leaked_peak: u32,
+    leak_warnings: u64,
+    /// Pods receiving requests now.
+    active_pods: u32,
+    /// Requests in progress per worker (for least-outstanding routing).
+    outstanding: Vec<u32>,
+    rr_next: u32,
+    routing_rng: StreamRng,
     next_request_id: u64,
     events: u64,
+    audit: bool,
+    client: ClientCounts,
+}
+
+/// What the clients saw (with a `client:` block).
+#[derive(Debug, Default, Clone, Copy)]
+struct ClientCounts {
+    calls: u64,
+    retries: u64,
+    succeeded: u64,
+    gave_up: u64,
+    timeouts: u64,
 }
 
 impl<'s> Simulation<'s> {
     /// Builds the state and schedules the first events.
     pub fn new(scenario: &'s Scenario, seed: u64) -> Simulation<'s> {
         let streams = RngStreams::new(seed);
-        let pools: Vec<Pool> = scenario.pools.iter().map(|p| Pool::new(p.max_size, p.acquire_timeout)).collect();
+        let fleet = &scenario.fleet;
+        let mut copies = Vec::new();
+        let mut pools = Vec::new();
+        for (i, p) in scenario.pools.iter().enumerate() {
+            let base = copies.len() as u32;
+            let (pods, per_pod) = match p.scope {
+                Scope::Worker => (fleet.max_pods, fleet.workers_per_pod),
+                Scope::Pod => (fleet.max_pods, 1),
+                Scope::Shared => (1, 1),
+            };
+            for pod in 0..pods {
+                for _ in 0..per_pod {
+                    let mut c = PoolCopy::new(i as u16, pod, p.max_size, p.acquire_timeout);
+                    c.draining = p.scope != Scope::Shared && pod >= fleet.pods;
+                    copies.push(c);
+                }
+            }
+            let never = |d: Option<SimDuration>| d.unwrap_or(SimDuration::MAX);
+            pools.push(PoolState {
+                scope: p.scope,
+                base,
+                min_idle: p.min_idle,
+                max_overflow: p.max_overflow,
+                idle_timeout: never(p.idle_timeout),
+                max_lifetime: never(p.max_lifetime),
+                leak_threshold: never(p.leak_detection_threshold),
+                on_refused: p.on_refused,
+                connect_rng: streams.stream(StreamId::new(streams::CONNECT, i as u32)),
+                used: 0,
+                open: 0,
+                peak_used: 0,
+                peak_open: 0,
+                timeouts: 0,
+                opened: 0,
+                closed: 0,
+            });
+        }
         let classes = scenario
             .classes
             .iter()
@@ -193,6 +341,17 @@ impl<'s> Simulation<'s> {
                 hold: c.hold.clone(),
                 overhead_is_zero: c.overhead.constant_value() == Some(SimDuration::ZERO),
                 overhead: c.overhead.clone(),
+                priority: c.priority as usize,
+                statement_timeout: c.statement_timeout.unwrap_or(SimDuration::MAX),
+            })
+            .collect();
+        let total_share: f64 = scenario.classes.iter().map(|c| c.share).sum();
+        let share_cdf = scenario
+            .classes
+            .iter()
+            .scan(0.0, |acc, c| {
+                *acc += c.share / total_share;
+                Some(*acc)
             })
             .collect();
         let mut queue = EventQueue::new();
@@ -246,32 +405,118 @@ impl<'s> Simulation<'s> {
                 }
             };
             workloads.push(WorkloadState {
-                class: w.class.0 as usize,
+                class: w.class.map(|c| c.0 as usize),
                 kind,
                 hold_rng: streams.stream(StreamId::new(StreamId::HOLD, idx)),
                 overhead_rng: streams.stream(StreamId::new(StreamId::OVERHEAD, idx)),
+                class_rng: streams.stream(StreamId::new(streams::CLASS, idx)),
+                retry_rng: streams.stream(StreamId::new(streams::RETRY, idx)),
             });
         }
+        let jobs = scenario
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(j, _)| JobState {
+                active: false,
+                epoch: 0,
+                rng: streams.stream(StreamId::new(streams::JOB, j as u32)),
+                hold_rng: streams.stream(StreamId::new(streams::JOB_HOLD, j as u32)),
+                runs: 0,
+                failed_runs: 0,
+                acquire_failures: 0,
+                leaked: 0,
+            })
+            .collect();
         for (i, c) in scenario.changes.iter().enumerate() {
             queue.push(c.at, Event::Change { index: i as u32 });
         }
-        let max_total = pools.iter().map(|p| p.max_size).sum();
-        Simulation {
+        let max_total = (0..scenario.pools.len())
+            .map(|i| {
+                scenario.instances_with(crate::scenario::PoolId(i as u16), fleet.pods) * scenario.pools[i].max_size
+            })
+            .sum();
+        let db_usable = scenario.database.usable().unwrap_or(u32::MAX);
+        let warmup = SimTime::ZERO + scenario.warmup;
+        let n_copies = copies.len();
+        let mut sim = Simulation {
             scenario,
             queue,
             now: SimTime::ZERO,
             end: scenario.duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
+            copies,
             pools,
+            conns: Conns::default(),
+            db: Database {
+                usable: db_usable,
+                open: 0,
+                connect_is_zero: scenario.database.connect_time.constant_value() == Some(SimDuration::ZERO),
+                waiting_copies: Default::default(),
+            },
             classes,
+            share_cdf,
             workloads,
+            jobs,
             requests: Requests::default(),
-            recorder: Recorder::new(scenario.bucket, max_total),
+            recorder: Recorder::new(scenario.bucket, max_total, warmup, n_copies, db_usable),
             used_total: 0,
             waiting_total: 0,
             max_total,
+            leaked_now: 0,
+            leaked_peak: 0,
+            leak_warnings: 0,
+            active_pods: fleet.pods,
+            outstanding: vec![0; (fleet.max_pods * fleet.workers_per_pod) as usize],
+            rr_next: 0,
+            routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
             events: 0,
+            audit: false,
+            client: ClientCounts::default(),
+        };
+        sim.start_fleet();
+        sim
+    }
+
+    /// Checks the connection accounting after every event and panics on the
+    /// first violation: for tests (it costs O(connections) per event).
+    pub fn with_audit(mut self) -> Self {
+        self.audit = true;
+        self
+    }
+
+    /// Panics unless every connection is accounted for: per pool copy, open =
+    /// idle + in use (leaked included); the database's count is the sum of
+    /// every copy's open and opening connections and stays within its limit.
+    fn check_invariants(&self) {
+        let mut per_copy = vec![[0u32; 4]; self.copies.len()]; // opening, idle, in use, leaked
+        for id in self.conns.all(|_| true) {
+            let c = self.conns.get(id);
+            let k = match c.state {
+                ConnState::Opening => 0,
+                ConnState::Idle => 1,
+                ConnState::InUse => 2,
+                ConnState::Leaked => 3,
+                ConnState::Free => unreachable!(),
+            };
+            per_copy[c.instance as usize][k] += 1;
         }
+        let mut db = 0;
+        let mut used = 0;
+        let mut leaked = 0;
+        for (i, (copy, n)) in self.copies.iter().zip(&per_copy).enumerate() {
+            let t = self.now;
+            assert_eq!(copy.opening, n[0], "t={t}: copy {i} opening");
+            assert_eq!(copy.open, n[1] + n[2] + n[3], "t={t}: copy {i}: open = idle + in use + leaked");
+            assert_eq!(copy.in_use, n[2] + n[3], "t={t}: copy {i} in use");
+            db += copy.open + copy.opening;
+            used += copy.in_use;
+            leaked += n[3];
+        }
+        assert_eq!(self.db.open, db, "t={}: database count", self.now);
+        assert!(db <= self.db.usable, "t={}: {db} connections open, {} usable", self.now, self.db.usable);
+        assert_eq!(self.used_total, used, "t={}: connections in use", self.now);
+        assert_eq!(self.leaked_now, leaked, "t={}: leaked connections", self.now);
     }
 
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
@@ -296,13 +541,21 @@ impl<'s> Simulation<'s> {
             }
             self.now = t;
             self.handle(ev, &mut opts)?;
+            if self.audit {
+                self.check_invariants();
+            }
             if self.requests.live() > opts.max_in_flight {
                 return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
             }
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
-        let unfinished = self.requests.live() as u64;
-        let (timeline, summary) = self.recorder.finish(end, unfinished);
+        let unfinished = self.requests.live_requests();
+        let fleet = self.fleet_summary();
+        let instances = self.instances();
+        let rec = self.recorder.finish(end, unfinished);
+        let mut fleet = fleet;
+        fleet.database.peak_connections = rec.db_peak_connections;
+        fleet.database.refusals = rec.db_refusals;
         Ok(RunResult {
             meta: RunMeta {
                 name: self.scenario.name.clone(),
@@ -313,9 +566,12 @@ impl<'s> Simulation<'s> {
                 bucket_s: self.scenario.bucket.as_secs_f64(),
                 events: self.events,
             },
-            timeline,
-            summary,
+            timeline: rec.timeline,
+            summary: rec.summary,
             theory: crate::theory::fit::predict(self.scenario),
+            fleet,
+            instances,
+            pool_rows: rec.pool_rows,
         })
     }
 
@@ -324,8 +580,16 @@ impl<'s> Simulation<'s> {
     fn is_stale(&self, ev: Event) -> bool {
         match ev {
             Event::Timeout { slot, generation } => !self.requests.is_waiting(slot, generation),
+            Event::HoldDone { slot, generation } => !self.requests.is_holding(slot, generation),
             Event::Arrive { workload, epoch } => {
                 matches!(&self.workloads[workload as usize].kind, WorkloadRun::Open(run) if run.epoch != epoch)
+            }
+            Event::Connected { conn, generation } => !self.conns.is(conn, generation, ConnState::Opening),
+            Event::LeakWarning { conn, generation } => !self.conns.is(conn, generation, ConnState::Leaked),
+            Event::ClientTimeout { slot, generation } => !self.requests.is_current(slot, generation),
+            Event::JobRun { job, epoch, .. } => {
+                let j = &self.jobs[job as usize];
+                !j.active || j.epoch != epoch
             }
             _ => false,
         }
@@ -338,7 +602,7 @@ impl<'s> Simulation<'s> {
             Event::Burst { workload } => {
                 if let WorkloadRun::Burst { count } = self.workloads[workload as usize].kind {
                     for _ in 0..count {
-                        self.start_request(workload, u32::MAX);
+                        self.start_request(workload, u32::MAX, None, 0);
                     }
                 }
             }
@@ -352,6 +616,14 @@ impl<'s> Simulation<'s> {
                 }
             }
             Event::Change { index } => self.apply_changes(index as usize),
+            Event::Connected { conn, .. } => self.on_connected(conn),
+            Event::IdleCheck { instance } => self.on_idle_check(instance),
+            Event::JobRun { job, copy, .. } => self.on_job_run(job, copy),
+            Event::LeakWarning { .. } => self.leak_warnings += 1,
+            Event::ClientTimeout { slot, .. } => self.on_client_timeout(slot),
+            Event::Retry { workload, class, attempt, user } => {
+                self.start_request(workload, user, Some(class as usize), attempt)
+            }
         }
         Ok(())
     }
@@ -362,7 +634,7 @@ impl<'s> Simulation<'s> {
         if let Some(t) = next {
             self.queue.push(t, Event::Arrive { workload, epoch: run.epoch });
         }
-        self.start_request(workload, u32::MAX);
+        self.start_request(workload, u32::MAX, None, 0);
     }
 
     fn on_user_send(&mut self, workload: u16, user: u32) {
@@ -374,7 +646,7 @@ impl<'s> Simulation<'s> {
             return;
         }
         run.sent += 1;
-        self.start_request(workload, user);
+        self.start_request(workload, user, None, 0);
     }
 
     fn on_users_change(&mut self, workload: u16, step: u32) {
@@ -400,92 +672,408 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    /// A request arrives: take a free connection, or queue (or give up at once
-    /// with a zero acquire timeout, the Erlang B case).
-    fn start_request(&mut self, workload: u16, user: u32) {
+    /// A request arrives: pick its class (a retry keeps its call's) and worker,
+    /// then ask its pool copy for a connection.
+    fn start_request(&mut self, workload: u16, user: u32, class: Option<usize>, attempt: u16) {
         let now = self.now;
-        let w = &self.workloads[workload as usize];
-        let pool_idx = self.classes[w.class].pool;
+        let class = class.unwrap_or_else(|| self.pick_class(workload));
+        let worker = self.route();
+        let instance = self.copy_for(self.classes[class].pool, worker);
         let id = self.next_request_id;
         self.next_request_id += 1;
-        let (slot, generation) = self.requests.insert(id, workload, user, now);
-        self.recorder.arrival(now);
-        if self.pools[pool_idx].can_grant_now() {
-            self.grant(slot, generation, pool_idx);
-            return;
-        }
-        self.recorder.queued();
-        let pool = &mut self.pools[pool_idx];
-        if pool.acquire_timeout.is_zero() {
-            self.recorder.timed_out(now, SimDuration::ZERO);
-            self.begin_response(slot, generation, Outcome::TimedOut);
-        } else {
-            pool.enqueue(Waiter { slot, generation });
-            if pool.acquire_timeout != SimDuration::MAX {
-                self.queue.push(now + pool.acquire_timeout, Event::Timeout { slot, generation });
+        let (slot, generation) = self.requests.insert(NewRequest {
+            id,
+            workload,
+            job: NOT_A_JOB,
+            user,
+            class: class as u16,
+            worker,
+            instance,
+            error: false,
+            attempt,
+            arrival: now,
+        });
+        self.outstanding[worker as usize] += 1;
+        if let Some(c) = &self.scenario.client {
+            if attempt == 0 {
+                self.client.calls += 1;
             }
-            self.waiting_total += 1;
-            self.report_pools();
+            if let Some(t) = c.timeout {
+                self.queue.push(now + t, Event::ClientTimeout { slot, generation });
+            }
+        }
+        self.recorder.arrival(now);
+        let priority = self.classes[class].priority;
+        self.acquire(slot, generation, instance, priority);
+    }
+
+    /// The class of a request: the workload's own, or drawn by the classes' shares.
+    #[inline]
+    fn pick_class(&mut self, workload: u16) -> usize {
+        let w = &mut self.workloads[workload as usize];
+        match w.class {
+            Some(c) => c,
+            None if self.share_cdf.len() == 1 => 0,
+            None => {
+                let u = w.class_rng.unit();
+                self.share_cdf.iter().position(|&c| u < c).unwrap_or(self.share_cdf.len() - 1)
+            }
         }
     }
 
-    /// Hands a connection to the request in `slot` and starts its hold.
-    fn grant(&mut self, slot: u32, generation: u32, pool_idx: usize) {
+    /// Asks pool copy `instance` for a connection: an idle one, a new one, or a
+    /// place in the queue (or a 503 at once with a zero acquire timeout).
+    fn acquire(&mut self, slot: u32, generation: u32, instance: u32, priority: usize) {
         let now = self.now;
-        self.pools[pool_idx].take();
+        // A new request never overtakes a waiter.
+        if self.copies[instance as usize].waiting == 0 {
+            if let Some(conn) = self.pop_idle(instance) {
+                self.grant(slot, generation, conn);
+                return;
+            }
+            if self.db.connect_is_zero && self.can_open(instance) && !self.copies[instance as usize].wants_db {
+                match self.open_conn(instance) {
+                    Some(conn) => {
+                        self.established(conn);
+                        self.grant(slot, generation, conn);
+                        return;
+                    }
+                    None => {
+                        let pool = self.copies[instance as usize].pool as usize;
+                        if self.pools[pool].on_refused == OnRefused::Fail {
+                            self.refused(slot, generation, instance);
+                            return;
+                        }
+                        // Wait for a free slot at the database, queued like any waiter.
+                        self.copies[instance as usize].wants_db = true;
+                        self.db.waiting_copies.push_back(instance);
+                    }
+                }
+            }
+        }
+        let is_request = self.requests.get(slot).job == NOT_A_JOB;
+        if is_request {
+            self.recorder.queued(self.requests.get(slot).arrival);
+        }
+        let copy = &mut self.copies[instance as usize];
+        if copy.acquire_timeout.is_zero() {
+            self.gave_up(slot, generation, instance, SimDuration::ZERO);
+            return;
+        }
+        copy.enqueue(Waiter { slot, generation }, priority);
+        if copy.acquire_timeout != SimDuration::MAX {
+            self.queue.push(now + copy.acquire_timeout, Event::Timeout { slot, generation });
+        }
+        self.waiting_total += 1;
+        self.open_for_waiters(instance, Some((slot, generation)));
+        self.report(instance);
+    }
+
+    /// Whether the copy may open one more connection (pool limits only).
+    #[inline]
+    fn can_open(&self, instance: u32) -> bool {
+        let c = &self.copies[instance as usize];
+        !c.draining && c.total() < c.max_size + self.pools[c.pool as usize].max_overflow
+    }
+
+    /// Takes a slot at the database for a new connection of `instance`, in
+    /// state `Opening` (`opening` counted); `None` when the database is full
+    /// (the refusal is recorded).
+    fn open_conn(&mut self, instance: u32) -> Option<u32> {
+        if self.db.open >= self.db.usable {
+            self.recorder.refusal(self.now);
+            return None;
+        }
+        self.db.open += 1;
+        self.recorder.db_level(self.now, self.db.open);
+        let conn = self.conns.open(instance, self.now);
+        let copy = &mut self.copies[instance as usize];
+        copy.opening += 1;
+        let pool = &mut self.pools[copy.pool as usize];
+        pool.opened += 1;
+        Some(conn)
+    }
+
+    /// Starts connections for waiters that no connection is coming for yet.
+    /// `trigger` is the request that just started waiting: with `on_refused:
+    /// fail` it is the one that fails when the database refuses.
+    fn open_for_waiters(&mut self, instance: u32, trigger: Option<(u32, u32)>) {
+        loop {
+            let c = &self.copies[instance as usize];
+            if c.opening >= c.waiting || !self.can_open(instance) || c.wants_db {
+                return;
+            }
+            match self.open_conn(instance) {
+                Some(conn) => {
+                    if self.db.connect_is_zero {
+                        self.on_connected(conn);
+                    } else {
+                        let pool = &mut self.pools[self.copies[instance as usize].pool as usize];
+                        let d = self.scenario.database.connect_time.sample(&mut pool.connect_rng);
+                        let generation = self.conns.get(conn).generation;
+                        self.queue.push(self.now + d, Event::Connected { conn, generation });
+                    }
+                }
+                None => {
+                    let pool = self.copies[instance as usize].pool as usize;
+                    match self.pools[pool].on_refused {
+                        OnRefused::Fail => {
+                            if let Some((slot, generation)) = trigger
+                                && self.requests.is_waiting(slot, generation)
+                            {
+                                self.leave_queue(slot, generation, instance);
+                                self.refused(slot, generation, instance);
+                            }
+                        }
+                        OnRefused::Wait => {
+                            self.copies[instance as usize].wants_db = true;
+                            self.db.waiting_copies.push_back(instance);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A new connection is established: it goes to the next waiter, or idles.
+    fn on_connected(&mut self, conn: u32) {
+        let instance = self.established(conn);
+        self.hand_over(conn, instance);
+        self.report(instance);
+    }
+
+    /// Counts a connection that finished connecting as open; returns its copy.
+    fn established(&mut self, conn: u32) -> u32 {
+        let instance = self.conns.get(conn).instance;
+        self.conns.get_mut(conn).created = self.now;
+        let c = &mut self.copies[instance as usize];
+        c.opening -= 1;
+        c.open += 1;
+        let pool = &mut self.pools[c.pool as usize];
+        pool.open += 1;
+        pool.peak_open = pool.peak_open.max(pool.open);
+        instance
+    }
+
+    /// Gives a free connection to the next live waiter, or makes it idle.
+    fn hand_over(&mut self, conn: u32, instance: u32) {
+        let requests = &self.requests;
+        if let Some(w) = self.copies[instance as usize].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) {
+            self.waiting_total -= 1;
+            self.grant(w.slot, w.generation, conn);
+        } else {
+            self.make_idle(conn, instance);
+        }
+    }
+
+    /// The request (or job acquisition) in `slot` gets `conn` and starts its hold.
+    fn grant(&mut self, slot: u32, generation: u32, conn: u32) {
+        let now = self.now;
+        let instance = self.conns.get(conn).instance;
+        let c = self.conns.get_mut(conn);
+        c.state = ConnState::InUse;
+        c.since = now;
+        c.holder = slot;
+        let copy = &mut self.copies[instance as usize];
+        copy.in_use += 1;
+        let pool = &mut self.pools[copy.pool as usize];
+        pool.used += 1;
+        pool.peak_used = pool.peak_used.max(pool.used);
         self.used_total += 1;
         let r = self.requests.get_mut(slot);
         r.phase = Phase::Holding;
         r.acquired = Some(now);
         r.wait_end = now;
+        r.conn = conn;
         let wait = now - r.arrival;
-        let w = &mut self.workloads[r.workload as usize];
-        // Drawn at acquire time with the class's *current* hold distribution: the
-        // lab's app reads its work time when the handler runs.
-        let hold = self.classes[w.class].hold.sample(&mut w.hold_rng);
-        self.recorder.acquired(now, wait);
-        self.report_pools();
+        let hold = if r.job == NOT_A_JOB {
+            self.recorder.acquired(now, wait, r.arrival);
+            let w = &mut self.workloads[r.workload as usize];
+            let class = &self.classes[r.class as usize];
+            // Drawn at acquire time with the class's *current* hold distribution: the
+            // lab's app reads its work time when the handler runs.
+            let hold = class.hold.sample(&mut w.hold_rng);
+            if hold > class.statement_timeout {
+                r.cut = true;
+                class.statement_timeout
+            } else {
+                hold
+            }
+        } else {
+            let job = &mut self.jobs[r.job as usize];
+            self.scenario.jobs[r.job as usize].hold.sample(&mut job.hold_rng)
+        };
+        self.report(instance);
         self.queue.push(now + hold, Event::HoldDone { slot, generation });
     }
 
     /// A waiting request gives up (stale timeouts were dropped by `is_stale`).
     fn on_timeout(&mut self, slot: u32, generation: u32) {
+        let instance = self.requests.get(slot).instance;
+        let wait = self.now - self.requests.get(slot).arrival;
+        self.leave_queue(slot, generation, instance);
+        self.gave_up(slot, generation, instance, wait);
+        self.report(instance);
+    }
+
+    /// Takes a waiting request out of its copy's queue (lazily).
+    fn leave_queue(&mut self, slot: u32, _generation: u32, instance: u32) {
+        // Mark it first so the queue sees it as gone.
+        self.requests.get_mut(slot).phase = Phase::Responding(Outcome::TimedOut);
+        let requests = &self.requests;
+        self.copies[instance as usize].abandon(|w| requests.is_waiting(w.slot, w.generation));
+        self.waiting_total -= 1;
+    }
+
+    /// The request waited `wait` (its acquire timeout) and gets a 503.
+    fn gave_up(&mut self, slot: u32, generation: u32, instance: u32, wait: SimDuration) {
         let now = self.now;
         let r = self.requests.get_mut(slot);
-        let wait = now - r.arrival;
         r.wait_end = now;
-        r.phase = Phase::Responding(Outcome::TimedOut);
-        let pool_idx = self.classes[self.workloads[r.workload as usize].class].pool;
-        let requests = &self.requests;
-        self.pools[pool_idx].abandon(|w| requests.is_waiting(w.slot, w.generation));
-        self.waiting_total -= 1;
-        self.recorder.timed_out(now, wait);
-        self.report_pools();
-        self.begin_response(slot, generation, Outcome::TimedOut);
+        let (arrival, job) = (r.arrival, r.job);
+        let pool = self.copies[instance as usize].pool as usize;
+        self.pools[pool].timeouts += 1;
+        if job == NOT_A_JOB {
+            self.recorder.timed_out(now, wait, arrival, instance as usize);
+            self.begin_response(slot, generation, Outcome::TimedOut);
+        } else {
+            self.job_acquire_failed(slot);
+        }
+    }
+
+    /// The database refused the connection this request needed (on_refused: fail).
+    fn refused(&mut self, slot: u32, generation: u32, _instance: u32) {
+        let r = self.requests.get_mut(slot);
+        r.wait_end = self.now;
+        if r.job == NOT_A_JOB {
+            self.begin_response(slot, generation, Outcome::Refused);
+        } else {
+            self.job_acquire_failed(slot);
+        }
     }
 
     fn on_hold_done(&mut self, slot: u32, generation: u32) {
-        if !self.requests.is_current(slot, generation) {
+        let r = *self.requests.get(slot);
+        if r.job != NOT_A_JOB {
+            self.job_hold_done(slot);
             return;
         }
-        let workload = self.requests.get_mut(slot).workload;
-        let pool_idx = self.classes[self.workloads[workload as usize].class].pool;
-        self.pools[pool_idx].put_back();
-        self.used_total -= 1;
-        self.serve_waiters(pool_idx);
-        self.report_pools();
-        self.begin_response(slot, generation, Outcome::Ok);
+        self.release(r.conn);
+        let outcome = if r.cut { Outcome::StatementTimeout } else { Outcome::Ok };
+        self.begin_response(slot, generation, outcome);
     }
 
-    /// Gives free connections of a pool to its waiters, oldest first.
-    fn serve_waiters(&mut self, pool_idx: usize) {
+    /// A checked-out connection comes back to its pool.
+    fn release(&mut self, conn: u32) {
+        let now = self.now;
+        let c = *self.conns.get(conn);
+        let instance = c.instance;
+        let copy = &mut self.copies[instance as usize];
+        copy.in_use -= 1;
+        let pool = &mut self.pools[copy.pool as usize];
+        pool.used -= 1;
+        self.used_total -= 1;
+        if now - c.since > pool.leak_threshold {
+            self.leak_warnings += 1;
+        }
+        let expired = now - c.created >= pool.max_lifetime;
+        let cap = self.copies[instance as usize].max_size + pool.max_overflow;
+        let copy = &self.copies[instance as usize];
+        // Closed when it may not be handed out again: past its lifetime, its pod
+        // scaled in, the pool shrunk below what is in use, or an overflow
+        // connection nobody waits for (SQLAlchemy hands those to waiters).
+        let surplus = copy.in_use >= cap || (copy.open > copy.max_size && copy.waiting == 0);
+        if expired || copy.draining || surplus {
+            self.close_conn(conn);
+            self.open_for_waiters(instance, None);
+        } else {
+            self.hand_over(conn, instance);
+        }
+        self.report(instance);
+    }
+
+    /// An idle connection, most recently used first; expired ones are closed on the way.
+    fn pop_idle(&mut self, instance: u32) -> Option<u32> {
         loop {
-            let requests = &self.requests;
-            let Some(w) = self.pools[pool_idx].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) else {
-                break;
-            };
-            self.waiting_total -= 1;
-            self.grant(w.slot, w.generation, pool_idx);
+            let (conn, generation) = self.copies[instance as usize].idle.pop_back()?;
+            if !self.conns.is(conn, generation, ConnState::Idle) {
+                continue;
+            }
+            let lifetime = self.pools[self.copies[instance as usize].pool as usize].max_lifetime;
+            if self.now - self.conns.get(conn).created >= lifetime {
+                self.close_conn(conn);
+                continue;
+            }
+            return Some(conn);
+        }
+    }
+
+    fn make_idle(&mut self, conn: u32, instance: u32) {
+        let now = self.now;
+        let c = self.conns.get_mut(conn);
+        c.state = ConnState::Idle;
+        c.since = now;
+        let generation = c.generation;
+        let copy = &mut self.copies[instance as usize];
+        copy.idle.push_back((conn, generation));
+        let timeout = self.pools[copy.pool as usize].idle_timeout;
+        if timeout != SimDuration::MAX && !copy.idle_check_armed {
+            copy.idle_check_armed = true;
+            self.queue.push(now + timeout, Event::IdleCheck { instance });
+        }
+    }
+
+    /// Closes idle connections that reached the idle timeout (keeping `min_idle`).
+    fn on_idle_check(&mut self, instance: u32) {
+        let now = self.now;
+        let pool = self.copies[instance as usize].pool as usize;
+        let (timeout, min_idle) = (self.pools[pool].idle_timeout, self.pools[pool].min_idle);
+        self.copies[instance as usize].idle_check_armed = false;
+        while let Some(&(conn, generation)) = self.copies[instance as usize].idle.front() {
+            if !self.conns.is(conn, generation, ConnState::Idle) {
+                self.copies[instance as usize].idle.pop_front();
+                continue;
+            }
+            if self.copies[instance as usize].open <= min_idle {
+                return;
+            }
+            let due = self.conns.get(conn).since + timeout;
+            if due > now {
+                self.copies[instance as usize].idle_check_armed = true;
+                self.queue.push(due, Event::IdleCheck { instance });
+                return;
+            }
+            self.copies[instance as usize].idle.pop_front();
+            self.close_conn(conn);
+        }
+        self.report(instance);
+    }
+
+    /// Closes a connection (idle, opening or already released from its holder)
+    /// and frees its database slot.
+    fn close_conn(&mut self, conn: u32) {
+        let c = *self.conns.get(conn);
+        let copy = &mut self.copies[c.instance as usize];
+        if c.state == ConnState::Opening {
+            copy.opening -= 1;
+        } else {
+            copy.open -= 1;
+        }
+        let pool = &mut self.pools[copy.pool as usize];
+        pool.closed += 1;
+        if c.state != ConnState::Opening {
+            pool.open -= 1;
+        }
+        self.conns.close(conn);
+        self.db.open -= 1;
+        self.recorder.db_level(self.now, self.db.open);
+        self.report(c.instance);
+        // A freed slot lets a pool that waits for the database open at once.
+        while self.db.open < self.db.usable {
+            let Some(next) = self.db.waiting_copies.pop_front() else { break };
+            self.copies[next as usize].wants_db = false;
+            self.open_for_waiters(next, None);
         }
     }
 
@@ -494,7 +1082,7 @@ impl<'s> Simulation<'s> {
         let r = self.requests.get_mut(slot);
         r.phase = Phase::Responding(outcome);
         let w = &mut self.workloads[r.workload as usize];
-        let class = &self.classes[w.class];
+        let class = &self.classes[r.class as usize];
         if class.overhead_is_zero {
             // No overhead: answer at this same instant, without drawing from the stream.
             self.queue.push(self.now, Event::Respond { slot, generation });
@@ -509,7 +1097,8 @@ impl<'s> Simulation<'s> {
         let now = self.now;
         let r = self.requests.remove(slot);
         let Phase::Responding(outcome) = r.phase else { return Ok(()) };
-        self.recorder.responded(now, now - r.arrival, outcome);
+        self.outstanding[r.worker as usize] -= 1;
+        self.recorder.responded(now, now - r.arrival, outcome, r.arrival);
         if let Some(sink) = opts.sink.as_deref_mut() {
             sink.record(&RequestRecord {
                 id: r.id,
@@ -521,56 +1110,81 @@ impl<'s> Simulation<'s> {
                 outcome,
             })?;
         }
-        if r.user != u32::MAX {
-            let w = &mut self.workloads[r.workload as usize];
-            if let WorkloadRun::Closed(run) = &mut w.kind {
-                let think = run.think.sample(&mut run.think_rng);
-                self.queue.push(now + think, Event::UserSend { workload: r.workload, user: r.user });
+        if r.abandoned {
+            return Ok(()); // the client gave up on it already
+        }
+        if self.scenario.client.is_some() {
+            if outcome == Outcome::Ok {
+                self.client.succeeded += 1;
+            } else if self.retry(&r, outcome == Outcome::TimedOut, false) {
+                return Ok(());
+            } else {
+                self.client.gave_up += 1;
             }
         }
+        self.user_goes_on(r.workload, r.user);
         Ok(())
     }
 
-    fn apply_changes(&mut self, index: usize) {
-        let scenario = self.scenario;
-        for change in &scenario.changes[index].actions {
-            match change {
-                Change::Hold(c, d) => self.classes[c.0 as usize].hold = d.clone(),
-                Change::Overhead(c, d) => {
-                    let class = &mut self.classes[c.0 as usize];
-                    class.overhead = d.clone();
-                    class.overhead_is_zero = d.constant_value() == Some(SimDuration::ZERO);
-                }
-                Change::MaxSize(p, n) => {
-                    let pool = &mut self.pools[p.0 as usize];
-                    self.max_total = self.max_total - pool.max_size + n;
-                    pool.max_size = *n;
-                    // Growing serves waiters at once; shrinking takes effect as
-                    // connections come back (put_back never re-grants above max).
-                    self.serve_waiters(p.0 as usize);
-                    self.report_pools();
-                }
-                Change::AcquireTimeout(p, d) => self.pools[p.0 as usize].acquire_timeout = *d,
-                Change::Rate(w, r) => {
-                    let now = self.now;
-                    let WorkloadRun::Open(run) = &mut self.workloads[w.0 as usize].kind else { continue };
-                    // Before the workload starts, the new rate applies from its start.
-                    run.origin = now.max(run.from);
-                    run.profile = RateProfile::constant(*r);
-                    run.pos_s = 0.0;
-                    run.hint = 0;
-                    run.epoch += 1;
-                    if let Some(t) = run.next_arrival() {
-                        self.queue.push(t, Event::Arrive { workload: w.0, epoch: run.epoch });
-                    }
-                }
-            }
+    /// A virtual user whose call is over sends its next request after its think time.
+    fn user_goes_on(&mut self, workload: u16, user: u32) {
+        if user == u32::MAX {
+            return;
+        }
+        let now = self.now;
+        let w = &mut self.workloads[workload as usize];
+        if let WorkloadRun::Closed(run) = &mut w.kind {
+            let think = run.think.sample(&mut run.think_rng);
+            self.queue.push(now + think, Event::UserSend { workload, user });
         }
     }
 
+    /// The client stops waiting: the server keeps the request; the client retries or gives up.
+    fn on_client_timeout(&mut self, slot: u32) {
+        let r = *self.requests.get(slot);
+        self.requests.get_mut(slot).abandoned = true;
+        self.client.timeouts += 1;
+        if !self.retry(&r, false, true) {
+            self.client.gave_up += 1;
+            self.user_goes_on(r.workload, r.user);
+        }
+    }
+
+    /// Schedules the next attempt of a failed call if the client retries this
+    /// failure and has retries left; returns whether it did.
+    fn retry(&mut self, r: &request::Request, unavailable: bool, timeout: bool) -> bool {
+        let Some(c) = &self.scenario.client else { return false };
+        let wanted = if timeout {
+            c.retry_on.timeout
+        } else if unavailable {
+            c.retry_on.unavailable
+        } else {
+            c.retry_on.errors
+        };
+        if !wanted || u32::from(r.attempt) >= c.retries {
+            return false;
+        }
+        let exp = SimDuration::from_secs_f64(c.backoff.as_secs_f64() * 2f64.powi(i32::from(r.attempt)));
+        let b = exp.min(c.max_backoff);
+        let rng = &mut self.workloads[r.workload as usize].retry_rng;
+        let wait = match c.jitter {
+            crate::scenario::Jitter::None => b,
+            crate::scenario::Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * rng.unit()),
+            crate::scenario::Jitter::Equal => SimDuration::from_secs_f64(b.as_secs_f64() * (0.5 + 0.5 * rng.unit())),
+        };
+        self.client.retries += 1;
+        self.recorder.retry(self.now);
+        let ev = Event::Retry { workload: r.workload, class: r.class, attempt: r.attempt + 1, user: r.user };
+        self.queue.push(self.now + wait, ev);
+        true
+    }
+
+    /// Reports the totals and one copy's levels to the recorder.
     #[inline]
-    fn report_pools(&mut self) {
+    fn report(&mut self, instance: u32) {
         self.recorder.pool_level(self.now, self.used_total, self.waiting_total, self.max_total);
+        let c = &self.copies[instance as usize];
+        self.recorder.instance_level(instance as usize, c.in_use, c.idle_count(), c.waiting);
     }
 }
 

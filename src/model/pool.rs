@@ -1,102 +1,240 @@
-//! A connection pool: `max_size` slots and a first-come-first-served wait queue.
+//! One copy of a pool (per worker, per pod or shared) and the connections it
+//! owns, as a connection-pool library keeps them.
 //!
-//! The pool only counts; it does not know about time or events. Waiters are kept
-//! in arrival order; a waiter that gives up is removed lazily (its entry stays in
-//! the queue, marked stale by the request table, and is skipped when reached), so
-//! a timeout costs O(1).
+//! Invariants: `open` counts connections established at the database (idle,
+//! in use and leaked); `opening` those still connecting; `in_use` those checked
+//! out (leaked ones included). Waiters are served by priority, first come first
+//! served within a priority; entries of waiters that gave up are dropped lazily.
+//! Idle connections are reused last-in first-out (as node-postgres and
+//! HikariCP do), so the front of `idle` is the one idle the longest: the only
+//! one the idle timeout needs to look at.
 
 use std::collections::VecDeque;
 
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 
-/// A waiting request: its slot in the request table and that slot's generation.
+/// A request (or job acquisition) waiting for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Waiter {
-    /// Slot index of the request.
+    /// Request slot.
     pub slot: u32,
-    /// Generation of the slot when the request started waiting.
+    /// Its generation when it started waiting.
     pub generation: u32,
 }
 
-/// The state of one pool.
+/// Number of priority levels (low, normal, high).
+pub const PRIORITIES: usize = 3;
+
+/// One copy of a pool.
 #[derive(Debug, Clone)]
-pub struct Pool {
-    /// Most connections handed out at once.
+pub struct PoolCopy {
+    /// Index of the pool in the scenario.
+    pub pool: u16,
+    /// Pod it lives in (0 for a shared pool).
+    pub pod: u32,
+    /// Most connections handed out at once, overflow aside.
     pub max_size: u32,
-    /// Connections currently handed out.
+    /// Connections established (idle, in use, leaked).
+    pub open: u32,
+    /// Connections being established.
+    pub opening: u32,
+    /// Connections checked out (leaked ones included).
     pub in_use: u32,
-    /// Requests currently waiting (excludes stale queue entries).
+    /// Live waiters.
     pub waiting: u32,
-    /// How long a new waiter waits before giving up.
+    /// Acquire timeout for requests that start waiting now.
     pub acquire_timeout: SimDuration,
-    queue: VecDeque<Waiter>,
+    /// Idle connections (ids and generations), the longest idle at the front.
+    pub idle: VecDeque<(u32, u32)>,
+    /// Whether an idle-timeout check is scheduled.
+    pub idle_check_armed: bool,
+    /// Whether the pool waits for the database to free a slot (on_refused: wait).
+    pub wants_db: bool,
+    /// The pod was scaled in: connections close when released.
+    pub draining: bool,
+    waiters: [VecDeque<Waiter>; PRIORITIES],
 }
 
-impl Pool {
-    /// An idle pool.
-    pub fn new(max_size: u32, acquire_timeout: SimDuration) -> Pool {
-        Pool { max_size, in_use: 0, waiting: 0, acquire_timeout, queue: VecDeque::new() }
+impl PoolCopy {
+    /// An empty copy of pool `pool` in pod `pod`.
+    pub fn new(pool: u16, pod: u32, max_size: u32, acquire_timeout: SimDuration) -> PoolCopy {
+        PoolCopy {
+            pool,
+            pod,
+            max_size,
+            open: 0,
+            opening: 0,
+            in_use: 0,
+            waiting: 0,
+            acquire_timeout,
+            idle: VecDeque::new(),
+            idle_check_armed: false,
+            wants_db: false,
+            draining: false,
+            waiters: Default::default(),
+        }
     }
 
-    /// Whether a new request can take a connection right away: a free slot and
-    /// nobody ahead of it (FIFO fairness: no overtaking waiters).
+    /// Connections established or being established.
     #[inline]
-    pub fn can_grant_now(&self) -> bool {
-        self.in_use < self.max_size && self.waiting == 0
+    pub fn total(&self) -> u32 {
+        self.open + self.opening
     }
 
-    /// Takes a connection (the caller checked there is one).
+    /// Idle connections (the live ones: `idle` may hold closed entries until they are skipped).
     #[inline]
-    pub fn take(&mut self) {
-        debug_assert!(self.in_use < self.max_size);
-        self.in_use += 1;
+    pub fn idle_count(&self) -> u32 {
+        self.open - self.in_use
     }
 
-    /// Returns a connection.
+    /// Adds a waiter at the back of its priority's queue.
     #[inline]
-    pub fn put_back(&mut self) {
-        debug_assert!(self.in_use > 0);
-        self.in_use -= 1;
-    }
-
-    /// Queues a request behind the current waiters.
-    #[inline]
-    pub fn enqueue(&mut self, w: Waiter) {
-        self.queue.push_back(w);
+    pub fn enqueue(&mut self, w: Waiter, priority: usize) {
+        self.waiters[priority].push_back(w);
         self.waiting += 1;
     }
 
-    /// A waiter gave up; its queue entry becomes stale. `is_live` tells whether a
-    /// queue entry still waits, so stale entries at the front are dropped now.
+    /// A waiter left (gave up or failed); drops dead entries at the queue fronts.
     #[inline]
     pub fn abandon(&mut self, is_live: impl Fn(Waiter) -> bool) {
         self.waiting -= 1;
-        while let Some(&front) = self.queue.front() {
-            if is_live(front) {
-                break;
+        for q in &mut self.waiters {
+            while let Some(&front) = q.front() {
+                if is_live(front) {
+                    break;
+                }
+                q.pop_front();
             }
-            self.queue.pop_front();
         }
     }
 
-    /// The next live waiter to serve, if a slot is free.
+    /// Takes the next live waiter: highest priority first, oldest first.
     #[inline]
     pub fn next_waiter(&mut self, is_live: impl Fn(Waiter) -> bool) -> Option<Waiter> {
-        if self.in_use >= self.max_size {
+        if self.waiting == 0 {
             return None;
         }
-        while let Some(w) = self.queue.pop_front() {
-            if is_live(w) {
-                self.waiting -= 1;
-                return Some(w);
+        for q in self.waiters.iter_mut().rev() {
+            while let Some(w) = q.pop_front() {
+                if is_live(w) {
+                    self.waiting -= 1;
+                    return Some(w);
+                }
             }
         }
         None
     }
 
-    /// Queue entries, including stale ones (for memory checks).
+    /// Entries in the waiter queues, dead ones included (for tests).
     pub fn queue_len(&self) -> usize {
-        self.queue.len()
+        self.waiters.iter().map(VecDeque::len).sum()
+    }
+}
+
+/// Where a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// The slot is unused.
+    Free,
+    /// Connecting to the database.
+    Opening,
+    /// In its pool, unused.
+    Idle,
+    /// Checked out by a request or a job.
+    InUse,
+    /// Checked out and never coming back (until killed or its pool closes).
+    Leaked,
+}
+
+/// One database connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Conn {
+    /// Pool copy that owns it.
+    pub instance: u32,
+    /// Bumped when the slot is reused, so stale timers and idle entries are ignored.
+    pub generation: u32,
+    /// When it was established.
+    pub created: SimTime,
+    /// When it was last checked out (in use) or returned (idle).
+    pub since: SimTime,
+    /// Where it is.
+    pub state: ConnState,
+    /// Request slot of its holder (valid when in use).
+    pub holder: u32,
+}
+
+/// The slab of connections.
+#[derive(Debug, Default)]
+pub struct Conns {
+    slots: Vec<Conn>,
+    free: Vec<u32>,
+}
+
+impl Conns {
+    /// A new connection in state `Opening` for pool copy `instance`.
+    #[inline]
+    pub fn open(&mut self, instance: u32, now: SimTime) -> u32 {
+        let c = Conn { instance, generation: 0, created: now, since: now, state: ConnState::Opening, holder: u32::MAX };
+        match self.free.pop() {
+            Some(id) => {
+                let g = self.slots[id as usize].generation.wrapping_add(1);
+                self.slots[id as usize] = Conn { generation: g, ..c };
+                id
+            }
+            None => {
+                self.slots.push(c);
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Frees a connection's slot.
+    #[inline]
+    pub fn close(&mut self, id: u32) {
+        self.slots[id as usize].state = ConnState::Free;
+        self.free.push(id);
+    }
+
+    /// The connection with this id.
+    #[inline]
+    pub fn get(&self, id: u32) -> &Conn {
+        &self.slots[id as usize]
+    }
+
+    /// The connection with this id, to change it.
+    #[inline]
+    pub fn get_mut(&mut self, id: u32) -> &mut Conn {
+        &mut self.slots[id as usize]
+    }
+
+    /// Whether (id, generation) is still the same connection in `state`.
+    #[inline]
+    pub fn is(&self, id: u32, generation: u32, state: ConnState) -> bool {
+        let c = &self.slots[id as usize];
+        c.generation == generation && c.state == state
+    }
+
+    /// Ids of checked-out connections (in use or leaked), longest held first;
+    /// ties go to the lower id, so the order is deterministic.
+    pub fn checked_out_by_age(&self, keep: impl Fn(&Conn) -> bool) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&i| {
+                let c = &self.slots[i as usize];
+                matches!(c.state, ConnState::InUse | ConnState::Leaked) && keep(c)
+            })
+            .collect();
+        ids.sort_by_key(|&i| (self.slots[i as usize].since, i));
+        ids
+    }
+
+    /// Ids of every live connection of pool copies for which `keep` holds.
+    pub fn all(&self, keep: impl Fn(&Conn) -> bool) -> Vec<u32> {
+        (0..self.slots.len() as u32)
+            .filter(|&i| {
+                let c = &self.slots[i as usize];
+                c.state != ConnState::Free && keep(c)
+            })
+            .collect()
     }
 }
 
@@ -104,42 +242,61 @@ impl Pool {
 mod tests {
     use super::*;
 
+    fn pool() -> PoolCopy {
+        PoolCopy::new(0, 0, 1, SimDuration::from_secs(1))
+    }
+
     #[test]
-    fn waiters_are_served_first_come_first_served() {
-        let mut p = Pool::new(1, SimDuration::from_secs(1));
-        p.take();
+    fn waiters_are_served_first_come_first_served_within_a_priority() {
+        let mut p = pool();
         for slot in 0..3 {
-            p.enqueue(Waiter { slot, generation: 0 });
+            p.enqueue(Waiter { slot, generation: 0 }, 1);
         }
-        assert!(!p.can_grant_now());
-        assert_eq!(p.next_waiter(|_| true), None, "no free slot yet");
-        p.put_back();
         assert_eq!(p.next_waiter(|_| true).map(|w| w.slot), Some(0));
-        p.take();
-        p.put_back();
         assert_eq!(p.next_waiter(|_| true).map(|w| w.slot), Some(1));
+        assert_eq!(p.waiting, 1);
+    }
+
+    #[test]
+    fn higher_priority_waiters_go_first() {
+        let mut p = pool();
+        p.enqueue(Waiter { slot: 0, generation: 0 }, 0);
+        p.enqueue(Waiter { slot: 1, generation: 0 }, 1);
+        p.enqueue(Waiter { slot: 2, generation: 0 }, 2);
+        let order: Vec<u32> = std::iter::from_fn(|| p.next_waiter(|_| true).map(|w| w.slot)).collect();
+        assert_eq!(order, vec![2, 1, 0]);
     }
 
     #[test]
     fn abandoned_waiters_are_skipped() {
-        let mut p = Pool::new(1, SimDuration::from_secs(1));
-        p.take();
-        p.enqueue(Waiter { slot: 0, generation: 0 });
-        p.enqueue(Waiter { slot: 1, generation: 0 });
-        // Slot 1 gives up while slot 0 still waits: its entry stays until reached.
+        let mut p = pool();
+        p.enqueue(Waiter { slot: 0, generation: 0 }, 1);
+        p.enqueue(Waiter { slot: 1, generation: 0 }, 1);
         p.abandon(|w| w.slot != 1);
         assert_eq!((p.waiting, p.queue_len()), (1, 2));
-        p.put_back();
         assert_eq!(p.next_waiter(|w| w.slot != 1).map(|w| w.slot), Some(0));
         assert_eq!(p.next_waiter(|w| w.slot != 1), None);
-        assert_eq!(p.queue_len(), 0);
     }
 
     #[test]
-    fn a_new_request_does_not_overtake_waiters() {
-        let mut p = Pool::new(2, SimDuration::from_secs(1));
-        p.take();
-        p.enqueue(Waiter { slot: 9, generation: 0 });
-        assert!(!p.can_grant_now(), "a free slot must go to the waiter first");
+    fn reused_connection_slots_get_a_new_generation() {
+        let mut c = Conns::default();
+        let a = c.open(0, SimTime::ZERO);
+        c.get_mut(a).state = ConnState::Idle;
+        let g = c.get(a).generation;
+        c.close(a);
+        let b = c.open(0, SimTime(5));
+        assert_eq!(a, b);
+        assert!(!c.is(a, g, ConnState::Idle));
+    }
+
+    #[test]
+    fn longest_held_connections_come_first() {
+        let mut c = Conns::default();
+        for t in [5, 1, 3] {
+            let id = c.open(0, SimTime(t));
+            c.get_mut(id).state = ConnState::InUse;
+        }
+        assert_eq!(c.checked_out_by_age(|_| true), vec![1, 2, 0]);
     }
 }

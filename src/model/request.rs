@@ -1,60 +1,120 @@
-//! The table of requests in flight: a slab of reusable slots with generations.
-//!
-//! A slot's generation grows each time it is reused, so an event that names
-//! (slot, generation) can tell whether it still refers to the same request.
-//! Memory is O(requests in flight), whatever the length of the run.
+//! Requests in flight (and job acquisitions), in a slab with generation
+//! counters so timers scheduled for a slot can tell whether they are still
+//! about the same request. Memory is O(requests in flight).
 
 use crate::engine::SimTime;
 use crate::metrics::Outcome;
 
+/// Marks a slab entry that is an HTTP request, not a job's acquisition.
+pub const NOT_A_JOB: u16 = u16::MAX;
+
 /// Where a request is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
-    /// The slot is free.
+    /// The slot is unused.
     Free,
     /// Waiting for a connection.
     Waiting,
     /// Holding a connection.
     Holding,
-    /// Done with the pool; the response is on its way.
+    /// Done with the pool; the response leaves after the overhead.
     Responding(Outcome),
 }
 
-/// One request in flight.
+/// One request (or one connection a job run asks for).
 #[derive(Debug, Clone, Copy)]
 pub struct Request {
+    /// Request number in arrival order.
     pub id: u64,
+    /// Workload that sent it (the job's index for job acquisitions).
     pub workload: u16,
-    /// The virtual user that sent it, or `u32::MAX` for open-loop and burst requests.
+    /// Job index, or [`NOT_A_JOB`].
+    pub job: u16,
+    /// Virtual user, or `u32::MAX` for open workloads.
     pub user: u32,
+    /// Class index.
+    pub class: u16,
+    /// Global worker index that serves it.
+    pub worker: u32,
+    /// Pool copy it takes its connection from.
+    pub instance: u32,
+    /// Connection it holds (valid while holding).
+    pub conn: u32,
+    /// A job run that will fail (decided when it starts).
+    pub error: bool,
+    /// The hold was cut by the statement timeout.
+    pub cut: bool,
+    /// Attempt number of the client's call (0: the first).
+    pub attempt: u16,
+    /// The client gave up on it (client timeout); the server still works on it.
+    pub abandoned: bool,
+    /// When it arrived.
     pub arrival: SimTime,
+    /// When it got its connection.
     pub acquired: Option<SimTime>,
-    /// When it stopped waiting (got a connection or gave up).
+    /// When its wait ended (acquired, gave up or failed).
     pub wait_end: SimTime,
+    /// Where it is.
     pub phase: Phase,
     generation: u32,
 }
 
-/// Slots of requests in flight.
+/// The slab of requests in flight.
 #[derive(Debug, Default)]
 pub struct Requests {
     slots: Vec<Request>,
     free: Vec<u32>,
     live: usize,
+    live_jobs: usize,
+}
+
+/// What a new slab entry starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRequest {
+    /// Request number.
+    pub id: u64,
+    /// Workload (or job) index.
+    pub workload: u16,
+    /// Job index or [`NOT_A_JOB`].
+    pub job: u16,
+    /// Virtual user or `u32::MAX`.
+    pub user: u32,
+    /// Class index.
+    pub class: u16,
+    /// Global worker index.
+    pub worker: u32,
+    /// Pool copy.
+    pub instance: u32,
+    /// A job run that will fail.
+    pub error: bool,
+    /// Attempt number (0: the first).
+    pub attempt: u16,
+    /// Arrival time.
+    pub arrival: SimTime,
 }
 
 impl Requests {
-    /// Adds a waiting request; returns its slot and generation.
+    /// Stores a new waiting request; returns its (slot, generation).
     #[inline]
-    pub fn insert(&mut self, id: u64, workload: u16, user: u32, arrival: SimTime) -> (u32, u32) {
+    pub fn insert(&mut self, n: NewRequest) -> (u32, u32) {
         self.live += 1;
+        self.live_jobs += usize::from(n.job != NOT_A_JOB);
         let fresh = |generation| Request {
-            id,
-            workload,
-            user,
-            arrival,
+            id: n.id,
+            workload: n.workload,
+            job: n.job,
+            user: n.user,
+            class: n.class,
+            worker: n.worker,
+            instance: n.instance,
+            conn: u32::MAX,
+            error: n.error,
+            cut: false,
+            attempt: n.attempt,
+            abandoned: false,
+            arrival: n.arrival,
             acquired: None,
-            wait_end: arrival,
+            wait_end: n.arrival,
             phase: Phase::Waiting,
             generation,
         };
@@ -72,27 +132,46 @@ impl Requests {
         }
     }
 
-    /// Whether (slot, generation) is still the request it was.
+    /// Whether (slot, generation) is still the same live request.
     #[inline]
     pub fn is_current(&self, slot: u32, generation: u32) -> bool {
         let r = &self.slots[slot as usize];
         r.generation == generation && r.phase != Phase::Free
     }
 
-    /// Whether (slot, generation) is still waiting for a connection.
+    /// Whether (slot, generation) is the same request and still waiting.
     #[inline]
     pub fn is_waiting(&self, slot: u32, generation: u32) -> bool {
         let r = &self.slots[slot as usize];
         r.generation == generation && r.phase == Phase::Waiting
     }
 
-    /// The request in `slot`.
+    /// Whether (slot, generation) is the same request and still holding.
+    #[inline]
+    pub fn is_holding(&self, slot: u32, generation: u32) -> bool {
+        let r = &self.slots[slot as usize];
+        r.generation == generation && r.phase == Phase::Holding
+    }
+
+    /// The generation of a slot's current request.
+    #[inline]
+    pub fn generation(&self, slot: u32) -> u32 {
+        self.slots[slot as usize].generation
+    }
+
+    /// The request in a slot.
+    #[inline]
+    pub fn get(&self, slot: u32) -> &Request {
+        &self.slots[slot as usize]
+    }
+
+    /// The request in a slot, to change it.
     #[inline]
     pub fn get_mut(&mut self, slot: u32) -> &mut Request {
         &mut self.slots[slot as usize]
     }
 
-    /// Frees `slot`, returning the request it held.
+    /// Frees a slot and returns what it held.
     #[inline]
     pub fn remove(&mut self, slot: u32) -> Request {
         let r = &mut self.slots[slot as usize];
@@ -100,12 +179,25 @@ impl Requests {
         r.phase = Phase::Free;
         self.free.push(slot);
         self.live -= 1;
+        self.live_jobs -= usize::from(out.job != NOT_A_JOB);
         out
     }
 
-    /// Requests in flight.
+    /// Slots of live entries for which `keep` holds, in slot order.
+    pub fn slots_where(&self, keep: impl Fn(&Request) -> bool) -> Vec<u32> {
+        (0..self.slots.len() as u32)
+            .filter(|&i| self.slots[i as usize].phase != Phase::Free && keep(&self.slots[i as usize]))
+            .collect()
+    }
+
+    /// Entries in flight (requests and job acquisitions).
     pub fn live(&self) -> usize {
         self.live
+    }
+
+    /// HTTP requests in flight (job acquisitions left out).
+    pub fn live_requests(&self) -> u64 {
+        (self.live - self.live_jobs) as u64
     }
 }
 
@@ -113,14 +205,29 @@ impl Requests {
 mod tests {
     use super::*;
 
+    fn new(id: u64, t: u64) -> NewRequest {
+        NewRequest {
+            id,
+            workload: 0,
+            job: NOT_A_JOB,
+            user: u32::MAX,
+            class: 0,
+            worker: 0,
+            instance: 0,
+            error: false,
+            attempt: 0,
+            arrival: SimTime(t),
+        }
+    }
+
     #[test]
     fn reused_slots_get_a_new_generation() {
         let mut r = Requests::default();
-        let (s, g) = r.insert(0, 0, u32::MAX, SimTime(0));
+        let (s, g) = r.insert(new(0, 0));
         r.get_mut(s).phase = Phase::Responding(Outcome::Ok);
         r.remove(s);
         assert!(!r.is_current(s, g));
-        let (s2, g2) = r.insert(1, 0, u32::MAX, SimTime(5));
+        let (s2, g2) = r.insert(new(1, 5));
         assert_eq!(s2, s);
         assert_ne!(g2, g);
         assert!(r.is_waiting(s2, g2) && !r.is_waiting(s, g));

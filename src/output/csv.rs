@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::{Bucket, RequestRecord, RequestSink};
+use crate::metrics::{Bucket, PoolInstance, PoolRow, RequestRecord, RequestSink};
 
 /// Column names of `timeline.csv`, in order.
 pub const TIMELINE_COLUMNS: &[&str] = &[
@@ -23,6 +23,14 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "latency_ms_p95",
     "latency_ms_p99",
     "acquire_wait_ms_p99",
+    "refused",
+    "statement_timeout",
+    "terminated",
+    "db_connections_open",
+    "db_connections_usable",
+    "db_refusals",
+    "leaked_connections",
+    "retries",
 ];
 
 /// Writes the timeline; an empty cell means "no request finished in this bucket".
@@ -50,9 +58,39 @@ pub fn write_timeline<W: Write>(mut w: W, timeline: &[Bucket]) -> io::Result<()>
             None => write!(w, ",,,")?,
         }
         match b.acquire_wait_ms_p99 {
-            Some(x) => writeln!(w, "{x:.3}")?,
-            None => writeln!(w)?,
+            Some(x) => write!(w, "{x:.3},")?,
+            None => write!(w, ",")?,
         }
+        write!(w, "{},{},{},{},", b.refused, b.statement_timeout, b.terminated, b.db_connections_open)?;
+        match b.db_connections_usable {
+            Some(u) => write!(w, "{u},")?,
+            None => write!(w, ",")?,
+        }
+        writeln!(w, "{},{},{}", b.db_refusals, b.leaked_connections, b.retries)?;
+    }
+    w.flush()
+}
+
+/// Column names of `pools.csv`, in order.
+pub const POOL_COLUMNS: &[&str] = &["t_s", "pool", "pod", "worker", "used", "idle", "waiting", "timeouts"];
+
+/// Writes `pools.csv`: one row per bucket and pool copy, long format (`pod` and
+/// `worker` are empty for copies that are not per pod or per worker). `used`
+/// and `waiting` are the bucket's maxima, `idle` its value at the bucket's end.
+pub fn write_pools<W: Write>(mut w: W, instances: &[PoolInstance], rows: &[PoolRow]) -> io::Result<()> {
+    writeln!(w, "{}", POOL_COLUMNS.join(","))?;
+    for r in rows {
+        let i = &instances[r.instance as usize];
+        write!(w, "{:.3},{},", r.t_s, i.pool)?;
+        match i.pod {
+            Some(p) => write!(w, "{p},")?,
+            None => write!(w, ",")?,
+        }
+        match i.worker {
+            Some(k) => write!(w, "{k},")?,
+            None => write!(w, ",")?,
+        }
+        writeln!(w, "{},{},{},{}", r.used_max, r.idle, r.waiting_max, r.timeouts)?;
     }
     w.flush()
 }
@@ -106,6 +144,7 @@ mod tests {
         let b = Bucket {
             latency_ms: Some(Percentiles { p50: 1.0, p95: 2.0, p99: 3.0 }),
             acquire_wait_ms_p99: Some(4.0),
+            db_connections_usable: Some(497),
             ..Bucket::default()
         };
         for c in TIMELINE_COLUMNS {
@@ -113,5 +152,35 @@ mod tests {
         }
         assert_eq!(b.value("latency_ms_p99"), Some(3.0));
         assert_eq!(b.value("no_such_column"), None);
+    }
+
+    #[test]
+    fn timeline_rows_have_one_cell_per_column() {
+        let mut out = Vec::new();
+        write_timeline(&mut out, &[Bucket::default(), Bucket { db_connections_usable: Some(5), ..Bucket::default() }])
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for line in text.lines() {
+            assert_eq!(line.split(',').count(), TIMELINE_COLUMNS.len(), "{line}");
+        }
+    }
+
+    #[test]
+    fn pool_rows_name_their_pool_pod_and_worker() {
+        let instances = vec![
+            PoolInstance { pool: "app".into(), pod: Some(1), worker: Some(2) },
+            PoolInstance { pool: "shared".into(), pod: None, worker: None },
+        ];
+        let rows = [
+            PoolRow { t_s: 0.0, instance: 0, used_max: 3, idle: 1, waiting_max: 2, timeouts: 1 },
+            PoolRow { t_s: 0.0, instance: 1, used_max: 0, idle: 4, waiting_max: 0, timeouts: 0 },
+        ];
+        let mut out = Vec::new();
+        write_pools(&mut out, &instances, &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "t_s,pool,pod,worker,used,idle,waiting,timeouts\n0.000,app,1,2,3,1,2,1\n0.000,shared,,,0,4,0,0\n"
+        );
     }
 }

@@ -23,6 +23,33 @@ pub fn summary_value(r: &RunResult) -> Value {
     if let (Value::Object(out), Value::Object(fig)) = (&mut v, figures) {
         out.extend(fig);
     }
+    if let Value::Object(out) = &mut v {
+        let f = &r.fleet;
+        out.insert("database".into(), serde_json::to_value(&f.database).unwrap_or(Value::Null));
+        // Keyed by name, so expectations can address `pools.app.timeouts`.
+        let by_name = |items: Vec<(String, Value)>| {
+            Value::Object(
+                items
+                    .into_iter()
+                    .map(|(name, mut v)| {
+                        if let Value::Object(m) = &mut v {
+                            m.shift_remove("name");
+                        }
+                        (name, v)
+                    })
+                    .collect(),
+            )
+        };
+        let pools = f.pools.iter().map(|p| (p.name.clone(), serde_json::to_value(p).unwrap_or(Value::Null)));
+        out.insert("pools".into(), by_name(pools.collect()));
+        let jobs = f.jobs.iter().map(|j| (j.name.clone(), serde_json::to_value(j).unwrap_or(Value::Null)));
+        out.insert("jobs".into(), by_name(jobs.collect()));
+        out.insert("leaks".into(), serde_json::to_value(&f.leaks).unwrap_or(Value::Null));
+        if let Some(c) = &f.client {
+            out.insert("client".into(), serde_json::to_value(c).unwrap_or(Value::Null));
+        }
+        out.insert("warnings".into(), serde_json::to_value(&f.warnings).unwrap_or(Value::Null));
+    }
     if let (Value::Object(out), Some(t)) = (&mut v, &r.theory) {
         out.insert("theory".into(), serde_json::to_value(t).unwrap_or(Value::Null));
     }

@@ -14,6 +14,7 @@
 //! - Linear y axes start at 0; latency uses a log axis so 100 ms and 10 s are both readable.
 
 pub mod compare;
+pub mod fleet;
 pub mod heatmap;
 pub mod sweep;
 
@@ -698,6 +699,7 @@ mod tests {
                     db_pool_exhaustion_total: (i as u64 + 4) / 7,
                     latency_ms: lat.map(|l| Percentiles { p50: l, p95: l * 1.2, p99: l * 1.5 }),
                     acquire_wait_ms_p99: lat,
+                    ..Bucket::default()
                 }
             })
             .collect();
@@ -719,6 +721,9 @@ mod tests {
                     ok: 8 * n as u64,
                     timed_out: n as u64 / 7,
                     failed: 0,
+                    refused: 0,
+                    statement_timeout: 0,
+                    terminated: 0,
                     unfinished: 0,
                     queued: 0,
                     timed_out_rate: 0.014,
@@ -732,8 +737,12 @@ mod tests {
                 first_503_s: Some(3.0),
                 throughput_ok_per_s: 8.0,
                 duration_s: n as f64,
+                warmup_s: 0.0,
             },
             theory: None,
+            fleet: Default::default(),
+            instances: Vec::new(),
+            pool_rows: Vec::new(),
         }
     }
 

@@ -34,7 +34,15 @@ pub struct ClassId(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadId(pub u16);
 
+/// Index of a background job in [`Scenario::jobs`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId(pub u16);
+
 /// A validated scenario: everything the simulation needs, in simulation units.
+///
+/// The single-pool file format (`pool:` and `request:`) becomes one shared pool
+/// named `pool`, one class named `request`, one pod with one worker and a
+/// database without a connection limit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     /// Short name; the default output directory is `out/<name>/`.
@@ -47,12 +55,23 @@ pub struct Scenario {
     pub duration: Option<SimDuration>,
     /// Width of one timeline bucket.
     pub bucket: SimDuration,
+    /// Requests that arrive before this are left out of the summary's
+    /// steady-state figures (the timeline keeps everything).
+    pub warmup: SimDuration,
+    /// The database every pool opens its connections to.
+    pub database: DatabaseSpec,
+    /// Pods and worker processes, and how requests are spread over them.
+    pub fleet: FleetSpec,
     /// Connection pools.
     pub pools: Vec<PoolSpec>,
     /// Kinds of request: which pool they use and how long they hold it.
     pub classes: Vec<ClassSpec>,
     /// Sources of requests.
     pub workloads: Vec<WorkloadSpec>,
+    /// Background jobs that take connections on a period.
+    pub jobs: Vec<JobSpec>,
+    /// How clients time out and retry (`None`: they wait for every answer and never retry).
+    pub client: Option<ClientSpec>,
     /// Changes applied while the run goes on, in time order.
     pub changes: Vec<TimedChange>,
     /// Assertions on the run's figures (`expect:`), checked by `sim check`.
@@ -61,16 +80,115 @@ pub struct Scenario {
     pub sweep: Option<sweep::SweepSpec>,
 }
 
+/// The database server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseSpec {
+    /// PostgreSQL `max_connections`; `None` for no limit (the single-pool format).
+    pub max_connections: Option<u32>,
+    /// `superuser_reserved_connections`: slots applications cannot use.
+    pub reserved_connections: u32,
+    /// How long opening a connection takes.
+    pub connect_time: Dist,
+}
+
+impl DatabaseSpec {
+    /// Connections applications may open: `max_connections - reserved_connections`.
+    pub fn usable(&self) -> Option<u32> {
+        self.max_connections.map(|m| m.saturating_sub(self.reserved_connections))
+    }
+}
+
+/// Pods, workers and routing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetSpec {
+    /// Pods at the start of the run.
+    pub pods: u32,
+    /// Most pods at any time (scale-out events raise it above `pods`).
+    pub max_pods: u32,
+    /// Worker processes per pod, each with its own per-worker pools.
+    pub workers_per_pod: u32,
+    /// How the load balancer picks a worker for each request.
+    pub routing: Routing,
+}
+
+/// Load-balancing policy over the workers of the active pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    /// Each worker in turn.
+    RoundRobin,
+    /// A uniformly random worker (its own random stream).
+    Random,
+    /// The worker with the fewest requests in progress (first such worker on ties).
+    LeastOutstanding,
+}
+
+/// How many copies of a pool exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// One per worker process (the usual case: each process builds its own pool).
+    Worker,
+    /// One per pod.
+    Pod,
+    /// One for the whole fleet (e.g. a PgBouncer in front of the database).
+    Shared,
+}
+
+impl Scope {
+    /// The name used in scenario files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Worker => "worker",
+            Scope::Pod => "pod",
+            Scope::Shared => "shared",
+        }
+    }
+}
+
+/// What a pool does when the database refuses a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRefused {
+    /// The request that needed the connection fails at once (node-postgres).
+    Fail,
+    /// The request keeps waiting; the pool opens the connection as soon as the
+    /// database has a free slot, until the acquire timeout (HikariCP).
+    Wait,
+}
+
+/// Who is served first among the waiters of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Served after everyone else (background work).
+    Low = 0,
+    /// The default.
+    Normal = 1,
+    /// Served before everyone else.
+    High = 2,
+}
+
 /// A connection pool.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolSpec {
     /// Name used in messages and outputs.
     pub name: String,
+    /// How many copies exist: per worker, per pod or shared.
+    pub scope: Scope,
     /// Most connections the pool hands out at once (HikariCP `maximumPoolSize`).
     pub max_size: u32,
+    /// Connections opened at the start and kept open when idle (HikariCP `minimumIdle`).
+    pub min_idle: u32,
+    /// Extra connections allowed above `max_size`, closed when released (SQLAlchemy `max_overflow`).
+    pub max_overflow: u32,
     /// How long a request waits for a connection before giving up with a 503
     /// (HikariCP `connectionTimeout`); [`SimDuration::MAX`] waits forever.
     pub acquire_timeout: SimDuration,
+    /// Idle connections above `min_idle` close after this long (HikariCP `idleTimeout`).
+    pub idle_timeout: Option<SimDuration>,
+    /// Connections are closed when released after this age (HikariCP `maxLifetime`, SQLAlchemy `pool_recycle`).
+    pub max_lifetime: Option<SimDuration>,
+    /// Holds longer than this are counted as suspected leaks (HikariCP `leakDetectionThreshold`).
+    pub leak_detection_threshold: Option<SimDuration>,
+    /// What happens when the database refuses a new connection.
+    pub on_refused: OnRefused,
 }
 
 /// A kind of request.
@@ -78,12 +196,18 @@ pub struct PoolSpec {
 pub struct ClassSpec {
     /// Name used in messages and outputs.
     pub name: String,
+    /// Relative share of the traffic of workloads that do not name a class.
+    pub share: f64,
     /// The pool the request takes its connection from.
     pub pool: PoolId,
     /// How long the connection is held (the query or transaction).
     pub hold: Dist,
     /// Time spent outside the pool before the response (HTTP, serialisation).
     pub overhead: Dist,
+    /// Place among the pool's waiters.
+    pub priority: Priority,
+    /// Holds longer than this are cancelled by the database and the request fails.
+    pub statement_timeout: Option<SimDuration>,
 }
 
 /// A source of requests.
@@ -91,10 +215,100 @@ pub struct ClassSpec {
 pub struct WorkloadSpec {
     /// Name used in `requests.csv` and in `events` (`workload.<name>.rate`).
     pub name: String,
-    /// The class of the requests it sends.
-    pub class: ClassId,
+    /// The class of its requests; `None` draws each request's class by the classes' shares.
+    pub class: Option<ClassId>,
     /// How requests arrive.
     pub kind: WorkloadKind,
+}
+
+/// Clients that give up and retry: what turns a slowdown into a retry storm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSpec {
+    /// The client stops waiting after this long and (if retries remain) retries;
+    /// the server goes on working on the abandoned request. `None`: no timeout.
+    pub timeout: Option<SimDuration>,
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// Backoff before retry k (from 0): `backoff x 2^k`, at most `max_backoff`.
+    pub backoff: SimDuration,
+    /// Cap of the backoff.
+    pub max_backoff: SimDuration,
+    /// How the backoff is randomised.
+    pub jitter: Jitter,
+    /// Which failures are retried.
+    pub retry_on: RetryOn,
+}
+
+/// Randomisation of a retry's backoff `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jitter {
+    /// Exactly `b`.
+    None,
+    /// Uniform in `[0, b]` (AWS "full jitter").
+    Full,
+    /// `b/2` plus uniform in `[0, b/2]` ("equal jitter").
+    Equal,
+}
+
+/// Which failed attempts a client retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryOn {
+    /// 503s (acquire timeouts).
+    pub unavailable: bool,
+    /// 500s (refused, statement timeout, terminated).
+    pub errors: bool,
+    /// Its own timeout.
+    pub timeout: bool,
+}
+
+/// Where a background job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobScope {
+    /// One copy per pod (in the pod's first worker).
+    Pod,
+    /// One copy per worker process.
+    Worker,
+}
+
+/// What a failed job run does with its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// Releases them (cleanup in `finally`).
+    Release,
+    /// Leaves them checked out until the pool or the database closes them
+    /// (`pool.end()` outside `try/finally`).
+    Leak,
+}
+
+/// A background job: every `every`, each copy takes `connections` connections
+/// from its pool and holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    /// Name used in events (`start_job`) and outputs.
+    pub name: String,
+    /// One copy per pod or per worker.
+    pub scope: JobScope,
+    /// The pool its connections come from.
+    pub pool: PoolId,
+    /// First run (`None`: only when an event starts it).
+    pub start: Option<SimTime>,
+    /// No runs at or after this instant.
+    pub stop: Option<SimTime>,
+    /// Period between runs of one copy.
+    pub every: SimDuration,
+    /// Delay of each copy's first run after the start; `None`: a random delay
+    /// within one period per copy (pods started at different times).
+    pub offset: Option<SimDuration>,
+    /// Connections each run takes at once.
+    pub connections: u32,
+    /// How long each connection is held.
+    pub hold: Dist,
+    /// Probability that a run fails.
+    pub error_rate: f64,
+    /// What a failed run does with its connections.
+    pub on_error: OnError,
+    /// Place among the pool's waiters.
+    pub priority: Priority,
 }
 
 /// How a workload's requests arrive.
@@ -140,22 +354,64 @@ pub struct TimedChange {
     pub actions: Vec<Change>,
 }
 
-/// One change made while the run goes on (the lab's `POST /admin/config`).
+/// One change made while the run goes on (the lab's `POST /admin/config`, a
+/// deploy, a rollback, a runbook step).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// New hold-time distribution for requests of a class that acquire from now on.
     Hold(ClassId, Dist),
     /// New overhead distribution for requests of a class that finish from now on.
     Overhead(ClassId, Dist),
+    /// Requests of a class that arrive from now on use another pool (a deploy).
+    ClassPool(ClassId, PoolId),
     /// Resize a pool: growing serves waiters at once; shrinking closes connections as they are released.
     MaxSize(PoolId, u32),
     /// New acquire timeout for requests that start waiting from now on.
     AcquireTimeout(PoolId, SimDuration),
     /// New constant rate for an open workload from now on.
     Rate(WorkloadId, f64),
+    /// Scale to this many pods: new pods start with empty pools; removed pods get
+    /// no new requests, finish what they have and close their connections.
+    Pods(u32),
+    /// Start a background job (a deploy).
+    StartJob(JobId),
+    /// Stop a background job (a rollback): no new runs.
+    StopJob(JobId),
+    /// Close every connection of a pool, leaked ones included (a restart):
+    /// holders fail, waiters keep waiting for new connections.
+    ClosePool(PoolId),
+    /// Terminate the `count` longest-held connections (of one pool, or of all),
+    /// as `pg_terminate_backend` does: holders fail.
+    KillConnections {
+        /// How many.
+        count: u32,
+        /// Only this pool's connections (`None`: any pool).
+        pool: Option<PoolId>,
+    },
 }
 
 impl Scenario {
+    /// How many copies of a pool exist with `pods` pods.
+    pub fn instances_with(&self, pool: PoolId, pods: u32) -> u32 {
+        match self.pools[pool.0 as usize].scope {
+            Scope::Worker => pods * self.fleet.workers_per_pod,
+            Scope::Pod => pods,
+            Scope::Shared => 1,
+        }
+    }
+
+    /// Connections the fleet could open at the start: every copy of every pool
+    /// at `max_size + max_overflow`. Compared with [`DatabaseSpec::usable`], this
+    /// is the connection budget of the incident write-up.
+    pub fn possible_connections(&self) -> u64 {
+        (0..self.pools.len())
+            .map(|i| {
+                let p = &self.pools[i];
+                self.instances_with(PoolId(i as u16), self.fleet.pods) as u64 * (p.max_size + p.max_overflow) as u64
+            })
+            .sum()
+    }
+
     /// A stable 64-bit hash (FNV-1a) of the validated scenario, recorded in every
     /// summary so a result can be matched to the exact inputs that produced it.
     pub fn hash(&self) -> u64 {
@@ -198,7 +454,18 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioError> {
             ),
         });
     }
-    let bytes = std::fs::read(path).map_err(|e| ScenarioError::io(&file, e))?;
+    // Read at most one byte past the limit: the reported length cannot be
+    // trusted (`/dev/zero`, a pipe, a file that grows).
+    let mut bytes = Vec::new();
+    let reader = std::fs::File::open(path).map_err(|e| ScenarioError::io(&file, e))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(reader, MAX_FILE_BYTES + 1), &mut bytes)
+        .map_err(|e| ScenarioError::io(&file, e))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ScenarioError::Io {
+            file,
+            message: format!("more than {} MiB; scenario files are small (is this the right file?)", MAX_FILE_BYTES / 1024 / 1024),
+        });
+    }
     String::from_utf8(bytes).map_err(|e| ScenarioError::Io {
         file,
         message: format!(

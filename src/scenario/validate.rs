@@ -11,7 +11,8 @@ use std::sync::Arc;
 use super::units::{MAX_DURATION, parse_duration, parse_rate};
 use super::yaml::{self, Key, Node, Pos, Value, push_segment};
 use super::{
-    Change, ClassId, ClassSpec, Issue, PoolId, PoolSpec, Scenario, ScenarioError, TimedChange, WorkloadId,
+    Change, ClassId, ClassSpec, ClientSpec, DatabaseSpec, FleetSpec, Issue, Jitter, JobId, JobScope, JobSpec, OnError,
+    OnRefused, PoolId, PoolSpec, Priority, RetryOn, Routing, Scenario, ScenarioError, Scope, TimedChange, WorkloadId,
     WorkloadKind, WorkloadSpec,
 };
 use crate::engine::{SimDuration, SimTime};
@@ -31,22 +32,67 @@ pub const MAX_POOL_SIZE: u64 = 1_000_000;
 pub const MAX_BURST: u64 = 1_000_000;
 /// Most virtual users one workload may have.
 pub const MAX_USERS: u64 = 1_000_000;
+/// Most pods a fleet may have.
+pub const MAX_PODS: u64 = 10_000;
+/// Most worker processes per pod.
+pub const MAX_WORKERS: u64 = 1_024;
+/// Most copies of pools (pods x workers x pools) a run may hold.
+pub const MAX_POOL_INSTANCES: u64 = 100_000;
+/// Default `superuser_reserved_connections` of PostgreSQL.
+pub const DEFAULT_RESERVED_CONNECTIONS: u64 = 3;
 
 const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "seed",
     "duration",
+    "warmup",
     "timeline",
+    "database",
+    "fleet",
     "pool",
+    "pools",
     "request",
+    "classes",
     "workload",
+    "jobs",
+    "client",
     "events",
     "expect",
     "sweep",
 ];
+const POOL_KEYS: &[&str] = &[
+    "name",
+    "scope",
+    "max_size",
+    "min_idle",
+    "max_overflow",
+    "acquire_timeout",
+    "idle_timeout",
+    "max_lifetime",
+    "leak_detection_threshold",
+    "on_refused",
+];
+const CLASS_KEYS: &[&str] = &["name", "share", "pool", "hold", "overhead", "priority", "statement_timeout"];
+const JOB_KEYS: &[&str] = &[
+    "name",
+    "scope",
+    "pool",
+    "start",
+    "stop",
+    "every",
+    "offset",
+    "connections",
+    "hold",
+    "error_rate",
+    "on_error",
+    "priority",
+];
+const EVENT_KEYS: &[&str] = &["at", "set", "start_job", "stop_job", "close_pool", "kill_connections"];
 const WORKLOAD_KINDS: &[&str] = &["burst", "sequential", "open", "users"];
-const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, workload.<name>.rate";
+const SET_KEYS: &str = "request.hold, request.overhead, pool.max_size, pool.acquire_timeout, \
+     pools.<name>.max_size, pools.<name>.acquire_timeout, classes.<name>.hold, classes.<name>.overhead, \
+     classes.<name>.pool, workload.<name>.rate, fleet.pods";
 
 /// Parses, applies overrides to, and validates scenario text. `file` names the
 /// source in messages; `base_dir` resolves relative paths (empirical CSV files).
@@ -221,10 +267,10 @@ pub(super) fn p_uint(ctx: &mut Ctx, node: &Node, path: &str, min: u64, max: u64,
         Err(_) => {
             let detail = if clean.starts_with('-') && clean[1..].parse::<u64>().is_ok() {
                 " (negative)".to_string()
-            } else if clean.parse::<f64>().is_ok() {
-                " (not a whole number)".to_string()
             } else if clean.len() > 1 && clean.chars().all(|c| c.is_ascii_digit()) {
                 " (too large)".to_string()
+            } else if clean.parse::<f64>().is_ok() {
+                " (not a whole number)".to_string()
             } else {
                 String::new()
             };
@@ -302,41 +348,130 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         }),
         None => Some(DEFAULT_BUCKET),
     };
-    let pool = f.req(ctx, "pool", "pool: {max_size: 10, acquire_timeout: 30s}").and_then(|(n, p)| pool(ctx, n, &p));
-    let class = f.req(ctx, "request", "request: {hold: 50ms}").and_then(|(n, p)| request(ctx, n, &p));
+    let warmup = match f.get("warmup") {
+        Some((n, p)) => p_duration(ctx, n, &p).and_then(|w| match duration.flatten() {
+            Some(d) if w >= d => {
+                ctx.err(n.pos, &p, format!("{w} is not before the end of the run (duration {d})"));
+                None
+            }
+            _ => Some(w),
+        }),
+        None => Some(SimDuration::ZERO),
+    };
+    let database = match f.get("database") {
+        Some((n, p)) => database(ctx, n, &p),
+        None => Some(DatabaseSpec {
+            max_connections: None,
+            reserved_connections: 0,
+            connect_time: Dist::Constant(SimDuration::ZERO),
+        }),
+    };
+    let fleet = match f.get("fleet") {
+        Some((n, p)) => fleet(ctx, n, &p),
+        None => Some(FleetSpec { pods: 1, max_pods: 1, workers_per_pod: 1, routing: Routing::RoundRobin }),
+    };
+    let pools = match (f.get("pool"), f.get("pools")) {
+        (Some((n, p)), None) => pool(ctx, n, &p, Some("pool")).map(|p| vec![p]),
+        (None, Some((n, p))) => pools(ctx, n, &p),
+        (Some(_), Some((n, p))) => {
+            ctx.err(n.pos, &p, "give either `pool` (one pool) or `pools` (a list of named pools), not both");
+            None
+        }
+        (None, None) => {
+            ctx.err(
+                f.pos,
+                "",
+                "missing key `pool` (e.g. `pool: {max_size: 10, acquire_timeout: 30s}`) or `pools` (a list of named pools)",
+            );
+            None
+        }
+    };
+    let pool_names: Option<Vec<String>> = pools.as_ref().map(|ps| ps.iter().map(|p| p.name.clone()).collect());
+    let classes = match (f.get("request"), f.get("classes")) {
+        (Some((n, p)), None) => class(ctx, n, &p, pool_names.as_deref(), Some("request")).map(|c| vec![c]),
+        (None, Some((n, p))) => classes(ctx, n, &p, pool_names.as_deref()),
+        (Some(_), Some((n, p))) => {
+            ctx.err(n.pos, &p, "give either `request` (one kind of request) or `classes` (a list), not both");
+            None
+        }
+        (None, None) => {
+            ctx.err(
+                f.pos,
+                "",
+                "missing key `request` (e.g. `request: {hold: 50ms}`) or `classes` (a list of request classes)",
+            );
+            None
+        }
+    };
+    let class_names: Option<Vec<String>> = classes.as_ref().map(|cs| cs.iter().map(|c| c.name.clone()).collect());
     let workloads = f
         .req(ctx, "workload", "workload: [{open: {rate: 9/s, until: 60s}}]")
-        .and_then(|(n, p)| workloads(ctx, n, &p, duration.flatten()));
-    let (Some(name), Some(seed), Some(duration), Some(bucket), Some(pool), Some(class), Some(workloads)) =
-        (name, seed, duration, bucket, pool, class, workloads)
-    else {
-        // Still check events for their own problems, so all issues come out at once.
-        if let Some((n, p)) = f.get("events") {
-            let _ = events(ctx, n, &p, None, None);
-        }
-        return None;
+        .and_then(|(n, p)| workloads(ctx, n, &p, duration.flatten(), class_names.as_deref()));
+    let jobs = match f.get("jobs") {
+        Some((n, p)) => jobs(ctx, n, &p, pool_names.as_deref()),
+        None => Some(Vec::new()),
+    };
+    let client = match f.get("client") {
+        Some((n, p)) => client(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
+    let names = Names {
+        pools: pool_names,
+        classes: class_names,
+        workloads: workloads
+            .as_ref()
+            .map(|ws| ws.iter().map(|w| (w.name.clone(), matches!(w.kind, WorkloadKind::Open { .. }))).collect()),
+        jobs: jobs.as_ref().map(|js| js.iter().map(|j| j.name.clone()).collect()),
     };
     let changes = match f.get("events") {
-        Some((n, p)) => events(ctx, n, &p, Some(&workloads), duration)?,
-        None => Vec::new(),
+        Some((n, p)) => events(ctx, n, &p, &names, duration.flatten()),
+        None => Some(Vec::new()),
     };
     let expect = match f.get("expect") {
-        Some((n, p)) => super::expect::parse(ctx, n, &p)?,
-        None => Vec::new(),
+        Some((n, p)) => super::expect::parse(ctx, n, &p),
+        None => Some(Vec::new()),
     };
     let sweep = match f.get("sweep") {
-        Some((n, p)) => Some(super::sweep::parse(ctx, n, &p)?),
-        None => None,
+        Some((n, p)) => super::sweep::parse(ctx, n, &p).map(Some),
+        None => Some(None),
     };
+    let (Some(name), Some(seed), Some(duration), Some(bucket), Some(warmup), Some(database), Some(mut fleet)) =
+        (name, seed, duration, bucket, warmup, database, fleet)
+    else {
+        return None;
+    };
+    let (
+        Some(pools),
+        Some(classes),
+        Some(workloads),
+        Some(jobs),
+        Some(changes),
+        Some(expect),
+        Some(sweep),
+        Some(client),
+    ) = (pools, classes, workloads, jobs, changes, expect, sweep, client)
+    else {
+        return None;
+    };
+    fleet.max_pods = changes
+        .iter()
+        .flat_map(|c| &c.actions)
+        .filter_map(|a| if let Change::Pods(n) = a { Some(*n) } else { None })
+        .fold(fleet.pods, u32::max);
     let s = Scenario {
         name,
         description,
         seed,
         duration,
         bucket,
-        pools: vec![pool],
-        classes: vec![class],
+        warmup,
+        database,
+        fleet,
+        pools,
+        classes,
         workloads,
+        jobs,
+        client,
         changes,
         expect,
         sweep,
@@ -392,18 +527,6 @@ fn check_size(ctx: &mut Ctx, s: &Scenario, f: &Fields) {
     }
 }
 
-fn pool(ctx: &mut Ctx, node: &Node, path: &str) -> Option<PoolSpec> {
-    let f = fields(ctx, node, path, &["max_size", "acquire_timeout"])?;
-    let max_size = f
-        .req(ctx, "max_size", "max_size: 10")
-        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, MAX_POOL_SIZE, "connections in the pool"));
-    let acquire_timeout = match f.get("acquire_timeout") {
-        Some((n, p)) => p_timeout(ctx, n, &p),
-        None => Some(DEFAULT_ACQUIRE_TIMEOUT),
-    };
-    Some(PoolSpec { name: "pool".into(), max_size: max_size? as u32, acquire_timeout: acquire_timeout? })
-}
-
 /// An acquire timeout: a duration, or `never` to wait forever.
 pub(super) fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDuration> {
     if node.as_scalar() == Some("never") {
@@ -412,14 +535,431 @@ pub(super) fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDur
     p_duration(ctx, node, path)
 }
 
-fn request(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ClassSpec> {
-    let f = fields(ctx, node, path, &["hold", "overhead"])?;
-    let hold = f.req(ctx, "hold", "hold: {dist: constant, value: 1s}").and_then(|(n, p)| dist(ctx, n, &p));
-    let overhead = match f.get("overhead") {
-        Some((n, p)) => dist(ctx, n, &p),
-        None => Some(Dist::Constant(SimDuration::ZERO)),
+fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
+    let f = fields(ctx, node, path, &["max_connections", "reserved_connections", "connect_time"])?;
+    let max = f
+        .req(ctx, "max_connections", "max_connections: 500")
+        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, 10_000_000, "PostgreSQL max_connections"));
+    let reserved = match f.get("reserved_connections") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, 10_000_000, "superuser_reserved_connections").map(|r| (r, Some((n, p)))),
+        None => Some((DEFAULT_RESERVED_CONNECTIONS, None)),
     };
-    Some(ClassSpec { name: "request".into(), pool: PoolId(0), hold: hold?, overhead: overhead? })
+    let connect_time = opt_dist(ctx, &f, "connect_time");
+    let (max, (reserved, at)) = (max?, reserved?);
+    if reserved >= max {
+        let (pos, p) = at.map_or((f.pos, join(path, "reserved_connections")), |(n, p)| (n.pos, p));
+        ctx.err(
+            pos,
+            &p,
+            format!(
+                "{reserved} reserved connections leave none of the {max} max_connections for applications; \
+                 reserved_connections must be below max_connections"
+            ),
+        );
+        return None;
+    }
+    Some(DatabaseSpec {
+        max_connections: Some(max as u32),
+        reserved_connections: reserved as u32,
+        connect_time: connect_time?,
+    })
+}
+
+fn fleet(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FleetSpec> {
+    let f = fields(ctx, node, path, &["pods", "workers_per_pod", "routing"])?;
+    let pods = match f.get("pods") {
+        Some((n, p)) => p_uint(ctx, n, &p, 1, MAX_PODS, "pods"),
+        None => Some(1),
+    };
+    let workers = match f.get("workers_per_pod") {
+        Some((n, p)) => p_uint(ctx, n, &p, 1, MAX_WORKERS, "worker processes per pod"),
+        None => Some(1),
+    };
+    let routing = match f.get("routing") {
+        Some((n, p)) => choice(
+            ctx,
+            n,
+            &p,
+            &[
+                ("round_robin", Routing::RoundRobin),
+                ("random", Routing::Random),
+                ("least_outstanding", Routing::LeastOutstanding),
+            ],
+        ),
+        None => Some(Routing::RoundRobin),
+    };
+    let (pods, workers) = (pods? as u32, workers? as u32);
+    Some(FleetSpec { pods, max_pods: pods, workers_per_pod: workers, routing: routing? })
+}
+
+/// One of a fixed set of words.
+fn choice<T: Copy>(ctx: &mut Ctx, node: &Node, path: &str, options: &[(&str, T)]) -> Option<T> {
+    let words: Vec<&str> = options.iter().map(|(w, _)| *w).collect();
+    let (text, _) = scalar(ctx, node, path, &format!("one of {}", list(&words)))?;
+    match options.iter().find(|(w, _)| *w == text) {
+        Some((_, v)) => Some(*v),
+        None => {
+            let hint = suggest(text, &words).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(node.pos, path, format!("expected one of {}, found `{text}`{hint}", list(&words)));
+            None
+        }
+    }
+}
+
+const PRIORITIES: &[(&str, Priority)] =
+    &[("high", Priority::High), ("normal", Priority::Normal), ("low", Priority::Low)];
+
+/// A duration, or `never` for none.
+fn opt_never(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<Option<SimDuration>> {
+    match f.get(key) {
+        Some((n, _)) if n.as_scalar() == Some("never") => Some(None),
+        Some((n, p)) => p_positive_duration(ctx, n, &p).map(Some),
+        None => Some(None),
+    }
+}
+
+/// A name used to refer to an entry from elsewhere (events, classes, jobs).
+fn p_name(ctx: &mut Ctx, node: &Node, path: &str, what: &str) -> Option<String> {
+    let s = p_string(ctx, node, path)?;
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) {
+        ctx.err(node.pos, path, format!("a {what} name is letters, digits, `-` or `_`, found `{s}`"));
+        return None;
+    }
+    Some(s)
+}
+
+/// A pool; `fixed_name` is set for the single-pool format's `pool:` block.
+fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&str>) -> Option<PoolSpec> {
+    let allowed: Vec<&str> = POOL_KEYS.iter().copied().filter(|k| fixed_name.is_none() || *k != "name").collect();
+    let f = fields(ctx, node, path, &allowed)?;
+    let name = match fixed_name {
+        Some(n) => Some(n.to_string()),
+        None => f.req(ctx, "name", "name: app").and_then(|(n, p)| p_name(ctx, n, &p, "pool")),
+    };
+    let scope = match f.get("scope") {
+        Some((n, p)) => {
+            choice(ctx, n, &p, &[("worker", Scope::Worker), ("pod", Scope::Pod), ("shared", Scope::Shared)])
+        }
+        None => Some(Scope::Worker),
+    };
+    let max_size = f
+        .req(ctx, "max_size", "max_size: 10")
+        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, MAX_POOL_SIZE, "connections in the pool"));
+    let min_idle = match f.get("min_idle") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, MAX_POOL_SIZE, "connections kept open").map(|v| (v, Some((n, p)))),
+        None => Some((0, None)),
+    };
+    let max_overflow = match f.get("max_overflow") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, MAX_POOL_SIZE, "extra connections above max_size"),
+        None => Some(0),
+    };
+    let acquire_timeout = match f.get("acquire_timeout") {
+        Some((n, p)) => p_timeout(ctx, n, &p),
+        None => Some(DEFAULT_ACQUIRE_TIMEOUT),
+    };
+    let idle_timeout = opt_never(ctx, &f, "idle_timeout");
+    let max_lifetime = opt_never(ctx, &f, "max_lifetime");
+    let leak = opt_never(ctx, &f, "leak_detection_threshold");
+    let on_refused = match f.get("on_refused") {
+        Some((n, p)) => choice(ctx, n, &p, &[("fail", OnRefused::Fail), ("wait", OnRefused::Wait)]),
+        None => Some(OnRefused::Fail),
+    };
+    let (max_size, (min_idle, min_at)) = (max_size?, min_idle?);
+    if let Some((n, p)) = min_at
+        && min_idle > max_size
+    {
+        ctx.err(n.pos, &p, format!("min_idle ({min_idle}) cannot exceed max_size ({max_size})"));
+        return None;
+    }
+    Some(PoolSpec {
+        name: name?,
+        scope: scope?,
+        max_size: max_size as u32,
+        min_idle: min_idle as u32,
+        max_overflow: max_overflow? as u32,
+        acquire_timeout: acquire_timeout?,
+        idle_timeout: idle_timeout?,
+        max_lifetime: max_lifetime?,
+        leak_detection_threshold: leak?,
+        on_refused: on_refused?,
+    })
+}
+
+/// A non-empty list of named entries, each parsed by `item`, with unique names.
+fn named_list<T>(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    what: &str,
+    example: &str,
+    mut item: impl FnMut(&mut Ctx, &Node, &str) -> Option<T>,
+    name: impl Fn(&T) -> &str,
+) -> Option<Vec<T>> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list of {what}s such as `- {example}`, found {}", node.describe()));
+        return None;
+    };
+    if items.is_empty() {
+        ctx.err(node.pos, path, format!("the list of {what}s is empty; add at least one such as `- {example}`"));
+        return None;
+    }
+    if items.len() > u16::MAX as usize {
+        ctx.err(node.pos, path, format!("too many {what}s ({}); at most {}", items.len(), u16::MAX));
+        return None;
+    }
+    let mut out: Vec<T> = Vec::new();
+    let mut ok = true;
+    for (i, it) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        match item(ctx, it, &p) {
+            Some(v) => {
+                if let Some(prev) = out.iter().position(|o| name(o) == name(&v)) {
+                    ctx.err(it.pos, &p, format!("{what} name `{}` is already used by {what} {prev}", name(&v)));
+                    ok = false;
+                }
+                out.push(v);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn pools(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<PoolSpec>> {
+    named_list(ctx, node, path, "pool", "{name: app, max_size: 10}", |ctx, n, p| pool(ctx, n, p, None), |p| &p.name)
+}
+
+/// Resolves a reference to a named entry. `names` is `None` when the list
+/// itself is invalid: the reference is then not checked (no false message).
+fn resolve(ctx: &mut Ctx, node: &Node, path: &str, what: &str, names: Option<&[String]>) -> Option<u16> {
+    let name = p_string(ctx, node, path)?;
+    let names = names?;
+    match names.iter().position(|n| *n == name) {
+        Some(i) => Some(i as u16),
+        None => {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = suggest(&name, &refs).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(node.pos, path, format!("no {what} named `{name}`{hint}; {what}s are {}", list(&refs)));
+            None
+        }
+    }
+}
+
+/// The `pool:` key of a class or job; may be left out when there is one pool.
+fn pool_ref(ctx: &mut Ctx, f: &Fields, pools: Option<&[String]>) -> Option<PoolId> {
+    match f.get("pool") {
+        Some((n, p)) => resolve(ctx, n, &p, "pool", pools).map(PoolId),
+        None => match pools {
+            Some([_]) => Some(PoolId(0)),
+            Some(_) => {
+                ctx.err(f.pos, &f.path, "missing key `pool` (there are several pools; name the one to use)");
+                None
+            }
+            None => None,
+        },
+    }
+}
+
+/// A request class; `fixed_name` is set for the single-class format's `request:` block.
+fn class(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    pools: Option<&[String]>,
+    fixed_name: Option<&str>,
+) -> Option<ClassSpec> {
+    let allowed: Vec<&str> =
+        CLASS_KEYS.iter().copied().filter(|k| fixed_name.is_none() || !matches!(*k, "name" | "share")).collect();
+    let f = fields(ctx, node, path, &allowed)?;
+    let name = match fixed_name {
+        Some(n) => Some(n.to_string()),
+        None => f.req(ctx, "name", "name: payment").and_then(|(n, p)| p_name(ctx, n, &p, "class")),
+    };
+    let share = match f.get("share") {
+        Some((n, p)) => p_share(ctx, n, &p),
+        None => Some(1.0),
+    };
+    let pool = pool_ref(ctx, &f, pools);
+    let hold = f.req(ctx, "hold", "hold: {dist: constant, value: 1s}").and_then(|(n, p)| dist(ctx, n, &p));
+    let overhead = opt_dist(ctx, &f, "overhead");
+    let priority = match f.get("priority") {
+        Some((n, p)) => choice(ctx, n, &p, PRIORITIES),
+        None => Some(Priority::Normal),
+    };
+    let statement_timeout = opt_never(ctx, &f, "statement_timeout");
+    Some(ClassSpec {
+        name: name?,
+        share: share?,
+        pool: pool?,
+        hold: hold?,
+        overhead: overhead?,
+        priority: priority?,
+        statement_timeout: statement_timeout?,
+    })
+}
+
+/// A share of traffic: a positive number, or a percentage such as `95%`.
+fn p_share(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
+    let (text, _) = scalar(ctx, node, path, "a share such as `95%` or `19`")?;
+    let t = text.trim();
+    let v = t.strip_suffix('%').unwrap_or(t).trim().parse::<f64>().ok();
+    match v {
+        Some(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Some(v),
+        _ => {
+            ctx.err(node.pos, path, format!("expected a positive share such as `95%` or `19`, found `{t}`"));
+            None
+        }
+    }
+}
+
+fn classes(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Option<Vec<ClassSpec>> {
+    named_list(
+        ctx,
+        node,
+        path,
+        "class",
+        "{name: payment, share: 95%, hold: 20ms}",
+        |ctx, n, p| class(ctx, n, p, pools, None),
+        |c| &c.name,
+    )
+}
+
+fn jobs(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Option<Vec<JobSpec>> {
+    named_list(
+        ctx,
+        node,
+        path,
+        "job",
+        "{name: sync, pool: app, every: 30s, hold: 2s}",
+        |ctx, n, p| job(ctx, n, p, pools),
+        |j| &j.name,
+    )
+}
+
+fn job(ctx: &mut Ctx, node: &Node, path: &str, pools: Option<&[String]>) -> Option<JobSpec> {
+    let f = fields(ctx, node, path, JOB_KEYS)?;
+    let name = f.req(ctx, "name", "name: warehouse-sync").and_then(|(n, p)| p_name(ctx, n, &p, "job"));
+    let scope = match f.get("scope") {
+        Some((n, p)) => choice(ctx, n, &p, &[("pod", JobScope::Pod), ("worker", JobScope::Worker)]),
+        None => Some(JobScope::Pod),
+    };
+    let pool = pool_ref(ctx, &f, pools);
+    let start = match f.get("start") {
+        Some((n, _)) if n.as_scalar() == Some("never") => Some(None),
+        Some((n, p)) => p_duration(ctx, n, &p).map(|d| Some(SimTime(d.0))),
+        None => Some(Some(SimTime::ZERO)),
+    };
+    let stop = match f.get("stop") {
+        Some((n, p)) => p_duration(ctx, n, &p).map(|d| Some(SimTime(d.0))),
+        None => Some(None),
+    };
+    let every = f.req(ctx, "every", "every: 30s").and_then(|(n, p)| p_positive_duration(ctx, n, &p));
+    let offset = match f.get("offset") {
+        Some((n, p)) => p_duration(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
+    let connections = match f.get("connections") {
+        Some((n, p)) => p_uint(ctx, n, &p, 1, 10_000, "connections taken by each run"),
+        None => Some(1),
+    };
+    let hold = f.req(ctx, "hold", "hold: 5s").and_then(|(n, p)| dist(ctx, n, &p));
+    let error_rate = match f.get("error_rate") {
+        Some((n, p)) => p_probability(ctx, n, &p),
+        None => Some(0.0),
+    };
+    let on_error = match f.get("on_error") {
+        Some((n, p)) => choice(ctx, n, &p, &[("release", OnError::Release), ("leak", OnError::Leak)]),
+        None => Some(OnError::Release),
+    };
+    let priority = match f.get("priority") {
+        Some((n, p)) => choice(ctx, n, &p, PRIORITIES),
+        None => Some(Priority::Normal),
+    };
+    Some(JobSpec {
+        name: name?,
+        scope: scope?,
+        pool: pool?,
+        start: start?,
+        stop: stop?,
+        every: every?,
+        offset: offset?,
+        connections: connections? as u32,
+        hold: hold?,
+        error_rate: error_rate?,
+        on_error: on_error?,
+        priority: priority?,
+    })
+}
+
+fn client(ctx: &mut Ctx, node: &Node, path: &str) -> Option<ClientSpec> {
+    let f = fields(ctx, node, path, &["timeout", "retries", "backoff", "max_backoff", "jitter", "retry_on"])?;
+    let timeout = opt_never(ctx, &f, "timeout");
+    let retries = match f.get("retries") {
+        Some((n, p)) => p_uint(ctx, n, &p, 0, 100, "retries after the first attempt"),
+        None => Some(0),
+    };
+    let backoff = match f.get("backoff") {
+        Some((n, p)) => p_duration(ctx, n, &p),
+        None => Some(SimDuration::from_millis(100)),
+    };
+    let max_backoff = match f.get("max_backoff") {
+        Some((n, p)) => p_duration(ctx, n, &p),
+        None => Some(SimDuration::from_secs(10)),
+    };
+    let jitter = match f.get("jitter") {
+        Some((n, p)) => choice(ctx, n, &p, &[("none", Jitter::None), ("full", Jitter::Full), ("equal", Jitter::Equal)]),
+        None => Some(Jitter::Full),
+    };
+    let retry_on = match f.get("retry_on") {
+        Some((n, p)) => retry_on(ctx, n, &p),
+        None => Some(RetryOn { unavailable: true, errors: true, timeout: true }),
+    };
+    Some(ClientSpec {
+        timeout: timeout?,
+        retries: retries? as u32,
+        backoff: backoff?,
+        max_backoff: max_backoff?,
+        jitter: jitter?,
+        retry_on: retry_on?,
+    })
+}
+
+fn retry_on(ctx: &mut Ctx, node: &Node, path: &str) -> Option<RetryOn> {
+    let Value::Seq(items) = &node.value else {
+        ctx.err(node.pos, path, format!("expected a list such as `[503, 500, timeout]`, found {}", node.describe()));
+        return None;
+    };
+    let mut r = RetryOn { unavailable: false, errors: false, timeout: false };
+    for (i, it) in items.iter().enumerate() {
+        let p = join(path, &i.to_string());
+        match it.as_scalar() {
+            Some("503") => r.unavailable = true,
+            Some("500") => r.errors = true,
+            Some("timeout") => r.timeout = true,
+            _ => {
+                ctx.err(it.pos, &p, format!("expected `503`, `500` or `timeout`, found {}", it.describe()));
+                return None;
+            }
+        }
+    }
+    Some(r)
+}
+
+/// A probability: a number in [0, 1] or a percentage such as `10%`.
+fn p_probability(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
+    let (text, _) = scalar(ctx, node, path, "a probability such as `0.1` or `10%`")?;
+    let t = text.trim();
+    let v = match t.strip_suffix('%') {
+        Some(pct) => pct.trim().parse::<f64>().ok().map(|v| v / 100.0),
+        None => t.parse::<f64>().ok(),
+    };
+    match v {
+        Some(v) if (0.0..=1.0).contains(&v) => Some(v),
+        _ => {
+            ctx.err(node.pos, path, format!("expected a probability between 0 and 1 (or 0% to 100%), found `{t}`"));
+            None
+        }
+    }
 }
 
 const DISTS: &[&str] = &["constant", "uniform", "exponential", "normal", "lognormal", "empirical"];
@@ -591,7 +1131,13 @@ pub fn read_empirical_csv(path: &Path) -> Result<Vec<u64>, String> {
     Ok(out)
 }
 
-fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuration>) -> Option<Vec<WorkloadSpec>> {
+fn workloads(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    duration: Option<SimDuration>,
+    classes: Option<&[String]>,
+) -> Option<Vec<WorkloadSpec>> {
     let Value::Seq(items) = &node.value else {
         ctx.err(
             node.pos,
@@ -608,7 +1154,7 @@ fn workloads(ctx: &mut Ctx, node: &Node, path: &str, duration: Option<SimDuratio
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         let p = join(path, &i.to_string());
-        match workload(ctx, item, &p, i, duration) {
+        match workload(ctx, item, &p, i, duration, classes) {
             Some(w) => {
                 if let Some(prev) = out.iter().position(|o: &WorkloadSpec| o.name == w.name) {
                     ctx.err(
@@ -632,6 +1178,7 @@ fn workload(
     path: &str,
     index: usize,
     duration: Option<SimDuration>,
+    classes: Option<&[String]>,
 ) -> Option<WorkloadSpec> {
     let Value::Map(entries) = &node.value else {
         ctx.err(
@@ -658,7 +1205,7 @@ fn workload(
     let default_name = format!("{}-{}", key.text, index + 1);
     let (kind, name) = match key.text.as_str() {
         "burst" => {
-            let f = fields(ctx, body, &p, &["at", "count", "name"])?;
+            let f = fields(ctx, body, &p, &["at", "count", "name", "class"])?;
             let at = opt_time(ctx, &f, "at");
             let count = f
                 .req(ctx, "count", "count: 50")
@@ -666,7 +1213,7 @@ fn workload(
             (WorkloadKind::Burst { at: at?, count: count? }, name_of(ctx, &f, default_name)?)
         }
         "sequential" => {
-            let f = fields(ctx, body, &p, &["at", "count", "think", "name"])?;
+            let f = fields(ctx, body, &p, &["at", "count", "think", "name", "class"])?;
             let at = opt_time(ctx, &f, "at");
             let count = f
                 .req(ctx, "count", "count: 5")
@@ -677,11 +1224,12 @@ fn workload(
             (kind, name_of(ctx, &f, default_name)?)
         }
         "open" => {
-            let f = fields(ctx, body, &p, &["from", "until", "rate", "start_rate", "stages", "process", "name"])?;
+            let f =
+                fields(ctx, body, &p, &["from", "until", "rate", "start_rate", "stages", "process", "name", "class"])?;
             (open(ctx, &f, &p, duration)?, name_of(ctx, &f, default_name)?)
         }
         "users" => {
-            let f = fields(ctx, body, &p, &["at", "think", "stages", "name"])?;
+            let f = fields(ctx, body, &p, &["at", "think", "stages", "name", "class"])?;
             let at = opt_time(ctx, &f, "at");
             let think = opt_dist(ctx, &f, "think");
             let stages = f.req(ctx, "stages", "stages: [{duration: 30s, target: 50}]").and_then(|(n, q)| {
@@ -705,7 +1253,11 @@ fn workload(
             return None;
         }
     };
-    Some(WorkloadSpec { name, class: ClassId(0), kind })
+    let class = match body.get("class") {
+        Some(n) => Some(ClassId(resolve(ctx, n, &join(&p, "class"), "class", classes)?)),
+        None => None,
+    };
+    Some(WorkloadSpec { name, class, kind })
 }
 
 fn name_of(ctx: &mut Ctx, f: &Fields, default: String) -> Option<String> {
@@ -853,11 +1405,20 @@ fn open(ctx: &mut Ctx, f: &Fields, path: &str, duration: Option<SimDuration>) ->
     Some(WorkloadKind::Open { from, until, profile, process })
 }
 
+/// Names that events may refer to; `None` where the list itself is invalid.
+struct Names {
+    pools: Option<Vec<String>>,
+    classes: Option<Vec<String>>,
+    /// Workload names, and whether each is an open workload (has a rate).
+    workloads: Option<Vec<(String, bool)>>,
+    jobs: Option<Vec<String>>,
+}
+
 fn events(
     ctx: &mut Ctx,
     node: &Node,
     path: &str,
-    workloads: Option<&[WorkloadSpec]>,
+    names: &Names,
     duration: Option<SimDuration>,
 ) -> Option<Vec<TimedChange>> {
     let Value::Seq(items) = &node.value else {
@@ -872,7 +1433,7 @@ fn events(
     let mut ok = true;
     for (i, item) in items.iter().enumerate() {
         let p = join(path, &i.to_string());
-        let Some(f) = fields(ctx, item, &p, &["at", "set"]) else {
+        let Some(f) = fields(ctx, item, &p, EVENT_KEYS) else {
             ok = false;
             continue;
         };
@@ -890,10 +1451,38 @@ fn events(
             }
             Some(SimTime(d.0))
         });
-        let actions =
-            f.req(ctx, "set", "set: {request.hold: 100ms}").and_then(|(n, q)| set_block(ctx, n, &q, workloads));
-        match (at, actions) {
-            (Some(at), Some(actions)) => out.push(TimedChange { at, actions }),
+        let mut actions = Vec::new();
+        let mut item_ok = true;
+        let mut any = false;
+        for (key, n) in f.entries {
+            let q = join(&p, &key.text);
+            let got: Option<Vec<Change>> = match key.text.as_str() {
+                "at" => continue,
+                "set" => set_block(ctx, n, &q, names),
+                "start_job" => job_refs(ctx, n, &q, names).map(|js| js.into_iter().map(Change::StartJob).collect()),
+                "stop_job" => job_refs(ctx, n, &q, names).map(|js| js.into_iter().map(Change::StopJob).collect()),
+                "close_pool" => {
+                    resolve(ctx, n, &q, "pool", names.pools.as_deref()).map(|i| vec![Change::ClosePool(PoolId(i))])
+                }
+                "kill_connections" => kill(ctx, n, &q, names).map(|c| vec![c]),
+                _ => continue, // reported by `fields`
+            };
+            any = true;
+            match got {
+                Some(c) => actions.extend(c),
+                None => item_ok = false,
+            }
+        }
+        if !any {
+            ctx.err(
+                f.pos,
+                &p,
+                "an event needs something to do: `set`, `start_job`, `stop_job`, `close_pool` or `kill_connections`",
+            );
+            item_ok = false;
+        }
+        match at {
+            Some(at) if item_ok => out.push(TimedChange { at, actions }),
             _ => ok = false,
         }
     }
@@ -904,9 +1493,47 @@ fn events(
     Some(out)
 }
 
-/// The `set:` block of a timed change. `workloads` is `None` when the workload
-/// list itself is invalid: names are then not checked, so no false message appears.
-fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: Option<&[WorkloadSpec]>) -> Option<Vec<Change>> {
+/// One job name or a list of them.
+fn job_refs(ctx: &mut Ctx, node: &Node, path: &str, names: &Names) -> Option<Vec<JobId>> {
+    let items: Vec<(&Node, String)> = match &node.value {
+        Value::Seq(items) => items.iter().enumerate().map(|(i, n)| (n, join(path, &i.to_string()))).collect(),
+        _ => vec![(node, path.to_string())],
+    };
+    if names.jobs.is_some_and_empty() {
+        ctx.err(node.pos, path, "there are no jobs; define them under `jobs:`");
+        return None;
+    }
+    let mut out = Vec::new();
+    for (n, p) in items {
+        out.push(JobId(resolve(ctx, n, &p, "job", names.jobs.as_deref())?));
+    }
+    Some(out)
+}
+
+trait EmptyList {
+    fn is_some_and_empty(&self) -> bool;
+}
+
+impl EmptyList for Option<Vec<String>> {
+    fn is_some_and_empty(&self) -> bool {
+        self.as_ref().is_some_and(Vec::is_empty)
+    }
+}
+
+fn kill(ctx: &mut Ctx, node: &Node, path: &str, names: &Names) -> Option<Change> {
+    let f = fields(ctx, node, path, &["count", "pool"])?;
+    let count = f
+        .req(ctx, "count", "count: 50")
+        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, u32::MAX as u64, "connections to terminate"));
+    let pool = match f.get("pool") {
+        Some((n, p)) => resolve(ctx, n, &p, "pool", names.pools.as_deref()).map(|i| Some(PoolId(i))),
+        None => Some(None),
+    };
+    Some(Change::KillConnections { count: count? as u32, pool: pool? })
+}
+
+/// The `set:` block of a timed change.
+fn set_block(ctx: &mut Ctx, node: &Node, path: &str, names: &Names) -> Option<Vec<Change>> {
     let Value::Map(entries) = &node.value else {
         ctx.err(
             node.pos,
@@ -923,44 +1550,153 @@ fn set_block(ctx: &mut Ctx, node: &Node, path: &str, workloads: Option<&[Workloa
     let mut ok = true;
     for (k, v) in entries {
         let p = join(path, &k.text);
-        let change = match k.text.as_str() {
-            "request.hold" => dist(ctx, v, &p).map(|d| Change::Hold(ClassId(0), d)),
-            "request.overhead" => dist(ctx, v, &p).map(|d| Change::Overhead(ClassId(0), d)),
-            "pool.max_size" => p_uint(ctx, v, &p, 1, MAX_POOL_SIZE, "connections in the pool")
-                .map(|n| Change::MaxSize(PoolId(0), n as u32)),
-            "pool.acquire_timeout" => p_timeout(ctx, v, &p).map(|d| Change::AcquireTimeout(PoolId(0), d)),
-            other => match other.strip_prefix("workload.").and_then(|r| r.strip_suffix(".rate")) {
-                Some(name) => match workloads.map(|ws| ws.iter().position(|w| w.name == name)) {
-                    None => p_rate(ctx, v, &p).and(None),
-                    Some(Some(i)) if workloads.is_some_and(|ws| matches!(ws[i].kind, WorkloadKind::Open { .. })) => {
-                        p_rate(ctx, v, &p).map(|r| Change::Rate(WorkloadId(i as u16), r))
-                    }
-                    Some(Some(_)) => {
-                        ctx.err(
-                            k.pos,
-                            &p,
-                            format!("workload `{name}` is not an `open` workload; only open workloads have a rate"),
-                        );
-                        None
-                    }
-                    Some(None) => {
-                        let names: Vec<&str> = workloads.unwrap_or_default().iter().map(|w| w.name.as_str()).collect();
-                        ctx.err(k.pos, &p, format!("no workload named `{name}`; workloads are {}", list(&names)));
-                        None
-                    }
-                },
-                None => {
-                    ctx.err(k.pos, &p, format!("cannot set `{other}` during a run; settable keys are {SET_KEYS}"));
-                    None
-                }
-            },
-        };
+        let change = set_one(ctx, k, v, &p, names);
         match change {
             Some(c) => out.push(c),
             None => ok = false,
         }
     }
     ok.then_some(out)
+}
+
+/// The only entry of a list, for the single-pool keys `pool.*` and `request.*`.
+fn only(ctx: &mut Ctx, k: &Key, path: &str, names: Option<&[String]>, what: &str, plural: &str) -> Option<u16> {
+    match names? {
+        [_] => Some(0),
+        _ => {
+            ctx.err(
+                k.pos,
+                path,
+                format!("there are several {what}s; name the one to change, e.g. `{plural}.<name>.{}`", {
+                    path.rsplit('.').next().unwrap_or("")
+                }),
+            );
+            None
+        }
+    }
+}
+
+fn set_one(ctx: &mut Ctx, k: &Key, v: &Node, p: &str, names: &Names) -> Option<Change> {
+    let key = k.text.as_str();
+    let parts: Vec<&str> = key.split('.').collect();
+    let unknown = |ctx: &mut Ctx| {
+        ctx.err(k.pos, p, format!("cannot set `{key}` during a run; settable keys are {SET_KEYS}"));
+        None
+    };
+    match parts.as_slice() {
+        ["request", field] => {
+            let c = only(ctx, k, p, names.classes.as_deref(), "class", "classes");
+            class_setting(ctx, k, v, p, field, c, names)
+        }
+        ["classes", name, field] => {
+            let c = lookup_name(ctx, k, p, name, "class", names.classes.as_deref());
+            class_setting(ctx, k, v, p, field, c, names)
+        }
+        ["pool", field] => {
+            let pool = only(ctx, k, p, names.pools.as_deref(), "pool", "pools");
+            pool_setting(ctx, k, v, p, field, pool)
+        }
+        ["pools", name, field] => {
+            let pool = lookup_name(ctx, k, p, name, "pool", names.pools.as_deref());
+            pool_setting(ctx, k, v, p, field, pool)
+        }
+        ["workload", name, "rate"] => {
+            let rate = p_rate(ctx, v, p);
+            let ws = names.workloads.as_ref()?;
+            match ws.iter().position(|(n, _)| n == name) {
+                Some(i) if ws[i].1 => {
+                    let r = rate?;
+                    if r == 0.0 {
+                        // A zero rate pauses the workload: allowed, unlike at the start.
+                        return Some(Change::Rate(WorkloadId(i as u16), 0.0));
+                    }
+                    Some(Change::Rate(WorkloadId(i as u16), r))
+                }
+                Some(_) => {
+                    ctx.err(
+                        k.pos,
+                        p,
+                        format!("workload `{name}` is not an `open` workload; only open workloads have a rate"),
+                    );
+                    None
+                }
+                None => {
+                    let all: Vec<&str> = ws.iter().map(|(n, _)| n.as_str()).collect();
+                    ctx.err(k.pos, p, format!("no workload named `{name}`; workloads are {}", list(&all)));
+                    None
+                }
+            }
+        }
+        ["fleet", "pods"] => p_uint(ctx, v, p, 1, MAX_PODS, "pods").map(|n| Change::Pods(n as u32)),
+        _ => unknown(ctx),
+    }
+}
+
+fn lookup_name(ctx: &mut Ctx, k: &Key, p: &str, name: &str, what: &str, names: Option<&[String]>) -> Option<u16> {
+    let names = names?;
+    match names.iter().position(|n| n == name) {
+        Some(i) => Some(i as u16),
+        None => {
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = suggest(name, &refs).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+            ctx.err(k.pos, p, format!("no {what} named `{name}`{hint}; {what}s are {}", list(&refs)));
+            None
+        }
+    }
+}
+
+fn class_setting(
+    ctx: &mut Ctx,
+    k: &Key,
+    v: &Node,
+    p: &str,
+    field: &str,
+    class: Option<u16>,
+    names: &Names,
+) -> Option<Change> {
+    match field {
+        "hold" => {
+            let d = dist(ctx, v, p);
+            Some(Change::Hold(ClassId(class?), d?))
+        }
+        "overhead" => {
+            let d = dist(ctx, v, p);
+            Some(Change::Overhead(ClassId(class?), d?))
+        }
+        "pool" => {
+            let pool = resolve(ctx, v, p, "pool", names.pools.as_deref());
+            Some(Change::ClassPool(ClassId(class?), PoolId(pool?)))
+        }
+        _ => {
+            ctx.err(
+                k.pos,
+                p,
+                format!("a class's `{field}` cannot change during a run; use `hold`, `overhead` or `pool`"),
+            );
+            None
+        }
+    }
+}
+
+fn pool_setting(ctx: &mut Ctx, k: &Key, v: &Node, p: &str, field: &str, pool: Option<u16>) -> Option<Change> {
+    match field {
+        "max_size" => {
+            let n = p_uint(ctx, v, p, 1, MAX_POOL_SIZE, "connections in the pool");
+            Some(Change::MaxSize(PoolId(pool?), n? as u32))
+        }
+        "acquire_timeout" => {
+            let d = p_timeout(ctx, v, p);
+            Some(Change::AcquireTimeout(PoolId(pool?), d?))
+        }
+        _ => {
+            ctx.err(
+                k.pos,
+                p,
+                format!("a pool's `{field}` cannot change during a run; use `max_size` or `acquire_timeout`"),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -1025,7 +1761,7 @@ mod tests {
         assert!(i[0].message.contains("after the end"), "{i:?}");
         let at_end = format!("{MINIMAL}duration: 1m\nevents:\n  - {{at: 1m, set: {{pool.max_size: 3}}}}\n");
         assert!(issues(&at_end)[0].message.contains("never apply"));
-        assert!(i[1].message.contains("cannot set `pool.colour`"), "{i:?}");
+        assert!(i[1].message.contains("`colour` cannot change during a run"), "{i:?}");
     }
 
     #[test]
@@ -1063,6 +1799,49 @@ mod tests {
         assert_eq!(s.pools[0].max_size, 20);
         let bad = vec![("pool.size".to_string(), "20".to_string())];
         assert!(from_str(MINIMAL, "t.yaml", None, &bad).is_err());
+    }
+
+    const FLEET: &str = "name: t\ndatabase: {max_connections: 500, reserved_connections: 3}\n\
+        fleet: {pods: 20, workers_per_pod: 4}\n\
+        pools: [{name: app, max_size: 10}, {name: sync, scope: pod, max_size: 10}]\n\
+        classes: [{name: payment, pool: app, hold: 20ms}]\n\
+        jobs: [{name: warehouse-sync, pool: sync, every: 30s, hold: 2s}]\n\
+        workload:\n  - burst: {count: 10}\n";
+
+    #[test]
+    fn a_fleet_file_is_valid_and_its_budget_follows_the_write_up() {
+        let s = from_str(FLEET, "f.yaml", None, &[]).unwrap();
+        assert_eq!(s.database.usable(), Some(497));
+        assert_eq!(s.possible_connections(), 20 * (4 * 10 + 10));
+        assert_eq!((s.fleet.pods, s.fleet.workers_per_pod), (20, 4));
+        assert_eq!(s.jobs[0].pool, PoolId(1));
+    }
+
+    #[test]
+    fn bad_fleet_files_get_located_messages() {
+        let job = issues(&FLEET.replace("pool: sync, every", "pool: synk, every"));
+        assert_eq!(job[0].path, "jobs.0.pool");
+        assert!(job[0].message.contains("no pool named `synk` (did you mean `sync`?)"), "{job:?}");
+        let pods = issues(&FLEET.replace("pods: 20", "pods: 0"));
+        assert_eq!(pods[0].path, "fleet.pods");
+        assert!(pods[0].message.contains("at least 1"), "{pods:?}");
+        let reserved = issues(&FLEET.replace("reserved_connections: 3", "reserved_connections: 500"));
+        assert_eq!(reserved[0].path, "database.reserved_connections");
+        assert!(reserved[0].message.contains("must be below max_connections"), "{reserved:?}");
+        let class = issues(&FLEET.replace("pool: app, hold", "pool: nope, hold"));
+        assert_eq!(class[0].path, "classes.0.pool");
+        let ev = issues(&format!("{FLEET}events:\n  - {{at: 1s, start_job: nightly}}\n"));
+        assert!(ev[0].message.contains("no job named `nightly`"), "{ev:?}");
+        let both = issues(&format!("{FLEET}pool: {{max_size: 3}}\n"));
+        assert!(both[0].message.contains("either `pool`"), "{both:?}");
+        let several = issues(&format!("{FLEET}duration: 1m\nevents:\n  - {{at: 1s, set: {{pool.max_size: 3}}}}\n"));
+        assert!(several[0].message.contains("several pools"), "{several:?}");
+    }
+
+    #[test]
+    fn an_event_needs_an_action() {
+        let i = issues(&format!("{MINIMAL}events:\n  - {{at: 1s}}\n"));
+        assert!(i[0].message.contains("needs something to do"), "{i:?}");
     }
 
     #[test]

@@ -68,6 +68,11 @@ pub struct SyntaxError {
 /// The deepest nesting accepted; real scenarios are under 10 levels.
 pub const MAX_DEPTH: usize = 64;
 
+/// Most values that aliases (`*name`) may copy in one file, in total. Without a
+/// limit, ten nested anchors of nine aliases each (a "billion laughs" file of a
+/// few hundred bytes) would expand to 10^10 values and never finish.
+pub const MAX_ALIAS_VALUES: usize = 100_000;
+
 enum Frame {
     Seq(Pos, Vec<Node>),
     Map(Pos, Vec<(Key, Node)>, Option<Key>),
@@ -85,6 +90,23 @@ impl Node {
             }
             Value::Seq(_) => "a list".into(),
             Value::Map(_) => "a mapping".into(),
+        }
+    }
+
+    /// The value of `key`, if this is a mapping that has it.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().find(|(k, _)| k.text == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// How many values the node holds, itself included.
+    pub fn count(&self) -> usize {
+        1 + match &self.value {
+            Value::Scalar { .. } => 0,
+            Value::Seq(items) => items.iter().map(Node::count).sum(),
+            Value::Map(entries) => entries.iter().map(|(_, n)| n.count()).sum(),
         }
     }
 
@@ -115,7 +137,8 @@ impl Node {
 pub fn parse(src: &str) -> Result<Node, SyntaxError> {
     let mut parser = Parser::new_from_str(src);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: Vec<(usize, Node)> = Vec::new();
+    let mut anchors: Vec<(usize, Node, usize)> = Vec::new();
+    let mut alias_values = 0usize;
     let mut pending_anchor: Vec<Option<usize>> = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0;
@@ -141,8 +164,20 @@ pub fn parse(src: &str) -> Result<Node, SyntaxError> {
                 None
             }
             Event::Alias(id) => {
-                let node = anchors.iter().rev().find(|(a, _)| *a == id).map(|(_, n)| n.clone());
-                match node {
+                let found = anchors.iter().rev().find(|(a, _, _)| *a == id);
+                if let Some((_, _, size)) = found {
+                    alias_values += size;
+                    if alias_values > MAX_ALIAS_VALUES {
+                        return Err(SyntaxError {
+                            pos,
+                            path: path_of(&stack),
+                            message: format!(
+                                "aliases copy more than {MAX_ALIAS_VALUES} values in total; a scenario needs far fewer (is this an alias bomb?)"
+                            ),
+                        });
+                    }
+                }
+                match found.map(|(_, n, _)| n.clone()) {
                     Some(mut n) => {
                         n.pos = pos;
                         Some((n, 0))
@@ -179,7 +214,7 @@ pub fn parse(src: &str) -> Result<Node, SyntaxError> {
         };
         let Some((node, anchor)) = done else { continue };
         if anchor != 0 {
-            anchors.push((anchor, node.clone()));
+            anchors.push((anchor, node.clone(), node.count()));
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -264,6 +299,23 @@ pub fn push_segment(path: &mut String, seg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_alias_bomb_is_refused_quickly() {
+        let mut src = "a: &a [x, x, x, x, x, x, x, x, x]\n".to_string();
+        let names: Vec<char> = "abcdefghijk".chars().collect();
+        for w in names.windows(2) {
+            let (prev, name) = (w[0], w[1]);
+            src.push_str(&format!(
+                "{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        let e = parse(&src).unwrap_err();
+        assert!(e.message.contains("alias bomb"), "{e:?}");
+        // Ordinary aliases still work.
+        let ok = parse("base: &b {max_size: 5}\nother: *b\n").unwrap();
+        assert_eq!(ok.count(), 5);
+    }
 
     #[test]
     fn keeps_positions_of_keys_and_values() {

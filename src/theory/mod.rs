@@ -78,7 +78,9 @@
 //! * D. Y. Barrer, "Queuing with impatient customers and ordered service",
 //!   Operations Research 5 (1957): the single-server case, used in the tests.
 
+pub mod analysis;
 pub mod fit;
+pub mod size;
 
 /// Erlang B blocking probability `B(c, a)` of the `M/M/c/c` loss system.
 ///
@@ -359,6 +361,120 @@ pub fn mmc_plus_d(c: u32, lambda: f64, mean_hold_s: f64, patience_s: f64) -> Mmc
     }
 }
 
+/// `P(W > t)` for the `M/M/c+D` queue, where `W = min(V, D)` is the acquire wait of an
+/// arrival: the wait of a served request, or the full patience `D` of one that timed out
+/// (the simulator records a timed-out request's wait as exactly its timeout).
+///
+/// For `0 <= t < D` this is `P(V > t)`, the tail of the virtual waiting time of the
+/// module docs: in units of the mean hold (`s = t / hold`, `d = D / hold`,
+/// `delta = a - c`) its unnormalised weight is `A (e^{delta d} - e^{delta s}) / delta +
+/// A e^{delta d} / c` (`A (d - s) + A / c` when `delta = 0`), over the same normaliser as
+/// [`mmc_plus_d`]. Every weight is divided by `e^{delta d}` in overload, so no positive
+/// exponential is formed. For `t >= D` it is 0; for `t < 0` it is 1. With `D = +inf`
+/// and `a < c` it is the [`mmc_wait_exceeds`] tail; with `D = +inf` and `a >= c` (no
+/// steady state: waits grow without bound) it is 1.
+///
+/// Domain as [`mmc_plus_d`]: a NaN or negative `lambda` or a non-positive `mean_hold_s`
+/// gives NaN; `c == 0` or `lambda == 0` are the trivial cases.
+pub fn mmc_plus_d_wait_exceeds(c: u32, lambda: f64, mean_hold_s: f64, patience_s: f64, t_s: f64) -> f64 {
+    if lambda.is_nan() || lambda < 0.0 || mean_hold_s.is_nan() || mean_hold_s <= 0.0 || t_s.is_nan() {
+        return f64::NAN;
+    }
+    let patience = patience_s.max(0.0);
+    if t_s < 0.0 {
+        return 1.0;
+    }
+    if t_s >= patience {
+        return 0.0;
+    }
+    if c == 0 {
+        // Nobody is ever served: every wait is exactly the patience.
+        return 1.0;
+    }
+    if lambda == 0.0 {
+        return 0.0;
+    }
+    let cf = f64::from(c);
+    let a = lambda * mean_hold_s;
+    if a == f64::INFINITY {
+        return 1.0;
+    }
+    let big_a = a * erlang_b(c - 1, a);
+    let delta = a - cf;
+    let d = patience / mean_hold_s;
+    let s = t_s / mean_hold_s;
+    if d == f64::INFINITY {
+        if delta >= 0.0 {
+            return 1.0;
+        }
+        // M/M/c: C e^{delta s}, with C = A / (c - a + A).
+        return big_a / (-delta + big_a) * (delta * s).exp();
+    }
+    // (tail, total) weights, both divided by e^{delta d} when delta > 0.
+    let (tail, total) = if delta > 0.0 {
+        let tail = big_a * -(-delta * (d - s)).exp_m1() / delta + big_a / cf;
+        let total = (-delta * d).exp() + big_a * -(-delta * d).exp_m1() / delta + big_a / cf;
+        (tail, total)
+    } else if delta == 0.0 {
+        (big_a * (d - s) + big_a / cf, 1.0 + big_a * d + big_a / cf)
+    } else {
+        let tail = big_a * (delta * s).exp() * (delta * (d - s)).exp_m1() / delta + big_a * (delta * d).exp() / cf;
+        let total = 1.0 + big_a * (delta * d).exp_m1() / delta + big_a * (delta * d).exp() / cf;
+        (tail, total)
+    };
+    (tail / total).clamp(0.0, 1.0)
+}
+
+/// The `q`-quantile (e.g. `0.99`) of the acquire wait `W = min(V, D)` in the
+/// `M/M/c+D` queue, in seconds: the smallest `t` with `P(W > t) <= 1 - q`
+/// (see [`mmc_plus_d_wait_exceeds`]).
+///
+/// It is 0 when at most a fraction `1 - q` of arrivals wait, the patience `D` when more
+/// than `1 - q` time out, and otherwise found by bisection on the continuous, decreasing
+/// tail (to a relative precision of `1e-12` of `D`). With `D = +inf` and `a < c` it is the
+/// `M/M/c` closed form `hold * ln(C / (1 - q)) / (c - a)`; with `D = +inf` and `a >= c`
+/// it is `+inf`. `q` outside `(0, 1)` or NaN inputs give NaN.
+pub fn mmc_plus_d_wait_quantile(c: u32, lambda: f64, mean_hold_s: f64, patience_s: f64, q: f64) -> f64 {
+    if q.is_nan() || q <= 0.0 || q >= 1.0 {
+        return f64::NAN;
+    }
+    let patience = patience_s.max(0.0);
+    let beyond = 1.0 - q;
+    let p_wait = mmc_plus_d_wait_exceeds(c, lambda, mean_hold_s, patience, 0.0);
+    if p_wait.is_nan() {
+        return f64::NAN;
+    }
+    if p_wait <= beyond {
+        return 0.0;
+    }
+    if patience == f64::INFINITY {
+        let a = lambda * mean_hold_s;
+        let cf = f64::from(c);
+        if c == 0 || a >= cf {
+            return f64::INFINITY;
+        }
+        return mean_hold_s * (p_wait / beyond).ln() / (cf - a);
+    }
+    // P(W > t) decreases from p_wait at 0 to P(V >= D) just below D.
+    let just_below = mmc_plus_d_wait_exceeds(c, lambda, mean_hold_s, patience, patience * (1.0 - 1e-15));
+    if just_below > beyond {
+        return patience;
+    }
+    let (mut lo, mut hi) = (0.0_f64, patience);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mmc_plus_d_wait_exceeds(c, lambda, mean_hold_s, patience, mid) > beyond {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-12 * patience {
+            break;
+        }
+    }
+    hi
+}
+
 /// The `D -> inf` limit of [`mmc_plus_d`] (see its docs), for finite `a`.
 fn infinite_patience(cf: f64, a: f64, big_a: f64, lambda: f64, mean_hold_s: f64, patience: f64) -> MmcdFigures {
     if a < cf {
@@ -454,6 +570,62 @@ mod tests {
         assert!(f.p_timeout <= f.p_wait, "{what}: p_timeout > p_wait {f:?}");
         assert!(f.mean_wait_s >= 0.0 && f.mean_wait_served_s >= 0.0, "{what}: {f:?}");
         assert!(f.throughput >= 0.0, "{what}: {f:?}");
+    }
+
+    // ------------------------------------------------------- M/M/c+D wait distribution
+
+    #[test]
+    fn wait_tail_matches_mmc_plus_d_and_mmc() {
+        // (c, lambda, hold, patience): light, critical, overload, long patience.
+        for (c, lambda, hold, patience) in [
+            (1_u32, 3.5, 0.2, 0.4),
+            (5, 50.0, 0.1, 0.13),
+            (3, 18.0, 0.2, 0.1),
+            (10, 80.0, 0.1, 5.0),
+            (100, 1100.0, 0.1, 0.3),
+        ] {
+            let f = mmc_plus_d(c, lambda, hold, patience);
+            let what = format!("c={c} lambda={lambda} hold={hold} D={patience}");
+            assert_rel(mmc_plus_d_wait_exceeds(c, lambda, hold, patience, 0.0), f.p_wait, 1e-12, &what);
+            let below = mmc_plus_d_wait_exceeds(c, lambda, hold, patience, patience * (1.0 - 1e-12));
+            assert_rel(below, f.p_timeout, 1e-9, &what);
+            assert_eq!(mmc_plus_d_wait_exceeds(c, lambda, hold, patience, patience), 0.0);
+            // The mean of min(V, D) is the integral of its tail: check it against mean_wait_s.
+            let n = 200_000;
+            let h = patience / n as f64;
+            let mut integral = 0.0;
+            for i in 0..n {
+                let t = (i as f64 + 0.5) * h;
+                integral += mmc_plus_d_wait_exceeds(c, lambda, hold, patience, t) * h;
+            }
+            assert_rel(integral, f.mean_wait_s, 1e-6, &format!("{what} mean"));
+        }
+        // Infinite patience is the M/M/c tail.
+        for t in [0.0, 0.05, 0.3, 2.0] {
+            let want = mmc_wait_exceeds(8, 60.0, 0.1, t).unwrap();
+            assert_rel(mmc_plus_d_wait_exceeds(8, 60.0, 0.1, f64::INFINITY, t), want, 1e-12, "mmc tail");
+        }
+        assert_eq!(mmc_plus_d_wait_exceeds(8, 90.0, 0.1, f64::INFINITY, 5.0), 1.0);
+    }
+
+    #[test]
+    fn wait_quantiles() {
+        // M/M/c closed form: C(2, 1.5) = 0.642857..., t99 = hold ln(C / 0.01) / (c - a).
+        let c = erlang_c(2, 1.5);
+        let want = (c / 0.01).ln() / 0.5;
+        assert_rel(mmc_plus_d_wait_quantile(2, 1.5, 1.0, f64::INFINITY, 0.99), want, 1e-12, "mmc p99");
+        // A long finite patience hardly changes it.
+        assert_rel(mmc_plus_d_wait_quantile(2, 1.5, 1.0, 1e4, 0.99), want, 1e-9, "long patience p99");
+        // Light load: fewer than 1% wait, so p99 is 0.
+        assert_eq!(mmc_plus_d_wait_quantile(10, 2.0, 1.0, 1.0, 0.99), 0.0);
+        // Overload with many timeouts: p99 is the timeout itself.
+        assert_eq!(mmc_plus_d_wait_quantile(5, 10.0, 1.0, 2.0, 0.99), 2.0);
+        // In between, the quantile inverts the tail.
+        let (cc, lambda, hold, d) = (10_u32, 95.0, 0.1, 0.5);
+        let t = mmc_plus_d_wait_quantile(cc, lambda, hold, d, 0.95);
+        assert!(t > 0.0 && t < d, "{t}");
+        assert_rel(mmc_plus_d_wait_exceeds(cc, lambda, hold, d, t), 0.05, 1e-9, "inverse");
+        assert!(mmc_plus_d_wait_quantile(3, 1.0, 1.0, 1.0, 1.0).is_nan());
     }
 
     // ---------------------------------------------------------------- Erlang B / C

@@ -3,7 +3,7 @@
 
 use poolsim::metrics::Outcome;
 
-use crate::common::{run_with_records, scenario, secs};
+use crate::common::{run, run_with_records, scenario, secs};
 
 fn pool_scenario(max_size: u32, timeout: &str, hold: &str, workload: &str) -> String {
     format!(
@@ -189,4 +189,28 @@ fn rate_ramps_deliver_the_integral_of_the_rate() {
     let (r, _) = run_with_records(&scenario(yaml), 1);
     let n = r.summary.requests.total as i64;
     assert!((n - 1500).abs() <= 1, "{n}");
+}
+
+#[test]
+fn warmup_leaves_early_requests_out_of_the_summary_but_not_the_timeline() {
+    // Ten requests at 0 on a pool of 5 (five wait 1 s), one at 5 s; warm-up 3 s.
+    let yaml = "name: t\nwarmup: 3s\npool: {max_size: 5}\nrequest: {hold: 1s}\n\
+                workload:\n  - burst: {count: 10}\n  - burst: {at: 5s, count: 1}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!(r.summary.requests.total, 1);
+    assert_eq!(r.summary.acquire_wait_ms.max, 0.0);
+    assert_eq!(r.summary.queue_depth_max, 0, "peaks start at the warm-up");
+    assert_eq!(r.timeline.iter().map(|b| b.arrivals).sum::<u64>(), 11);
+    assert_eq!(r.summary.warmup_s, 3.0);
+}
+
+#[test]
+fn the_timeline_adds_up_to_the_summary_when_the_run_ends_on_a_bucket_boundary() {
+    // The last 503s leave at exactly 10 s, the end of the run and the start of a bucket.
+    let yaml = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 100}\n";
+    let r = run(&scenario(yaml), 1);
+    let q = &r.summary.requests;
+    assert_eq!((q.ok, q.timed_out), (50, 50));
+    assert_eq!(r.timeline.iter().map(|b| b.ok).sum::<u64>(), q.ok);
+    assert_eq!(r.timeline.iter().map(|b| b.timed_out).sum::<u64>(), q.timed_out);
 }

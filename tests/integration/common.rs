@@ -38,3 +38,21 @@ pub fn run(s: &Scenario, seed: u64) -> RunResult {
 pub fn secs(t: poolsim::engine::SimTime) -> f64 {
     t.as_secs_f64()
 }
+
+/// The result of a committed scenario (`scenarios/NAME.yaml`) run with its own
+/// seed, computed once per test binary: the golden and story tests share it.
+pub fn committed(name: &str) -> &'static RunResult {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, OnceLock};
+    type Cache = Mutex<BTreeMap<String, &'static OnceLock<RunResult>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cell = {
+        let mut map = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(name.to_string()).or_insert_with(|| Box::leak(Box::new(OnceLock::new())))
+    };
+    cell.get_or_init(|| {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(format!("{name}.yaml"));
+        let s = poolsim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        run(&s, s.seed)
+    })
+}

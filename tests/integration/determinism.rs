@@ -30,6 +30,46 @@ fn every_committed_scenario_gives_identical_bytes_twice() {
     }
 }
 
+#[test]
+fn every_committed_scenario_gives_identical_bytes_on_concurrent_threads() {
+    let mut paths: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    let scenarios: Vec<_> = paths.iter().map(|p| poolsim::scenario::load(p).unwrap()).collect();
+    let baseline: Vec<Vec<u8>> = scenarios.iter().map(|s| bytes_of(&run(s, s.seed))).collect();
+    // Four threads run every scenario at once, each in a different order, so
+    // runs of different scenarios overlap in time: nothing may be shared.
+    let results: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let scenarios = &scenarios;
+                scope.spawn(move || {
+                    let n = scenarios.len();
+                    (0..n)
+                        .map(|k| (k + 2 * t) % n)
+                        .map(|i| if t % 2 == 1 { n - 1 - i } else { i })
+                        .map(|i| (i, bytes_of(&run(&scenarios[i], scenarios[i].seed))))
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (t, runs) in results.iter().enumerate() {
+        for (i, bytes) in runs {
+            assert!(
+                *bytes == baseline[*i],
+                "{} seed {}: thread {t} gave other bytes than a sequential run",
+                paths[*i].display(),
+                scenarios[*i].seed
+            );
+        }
+    }
+}
+
 const POISSON: &str = "name: p\npool: {max_size: 5, acquire_timeout: 2s}\nrequest: {hold: {dist: exponential, mean: 500ms}, overhead: {dist: lognormal, median: 5ms, p99: 50ms}}\nworkload:\n  - open: {rate: 9/s, until: 5m}\n";
 
 #[test]

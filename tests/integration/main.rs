@@ -1,11 +1,18 @@
 //! The integration test binary: one binary, one module per layer.
 
 mod analytic;
+mod analyze_cli;
+mod check;
 mod cli;
 mod common;
 mod compare;
 mod determinism;
+mod fleet;
+mod fuzz;
 mod golden;
+mod incident;
+mod invalid;
 mod properties;
 mod sweep;
 mod theory;
+mod theory_grid;
