@@ -6,6 +6,7 @@
 //! was invalid or the run could not be done.
 
 pub mod analyze;
+pub mod bench;
 pub mod check;
 pub mod compare;
 mod files;
@@ -47,6 +48,8 @@ pub enum Command {
     Compare(compare::Args),
     /// Join the outputs of `sim sweep --shard K/N` into the unsharded sweep.csv.
     Merge(merge::Args),
+    /// Measure speed and memory on the benchmark scenarios (issue 6).
+    Bench(bench::Args),
 }
 
 /// Exit code for a failed check.
@@ -66,6 +69,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Sweep(args) => sweep::run(&args),
         Command::Compare(args) => compare::run(&args),
         Command::Merge(args) => merge::run(&args),
+        Command::Bench(args) => bench::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

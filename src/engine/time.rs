@@ -54,15 +54,27 @@ impl SimDuration {
     }
     /// Seconds as a float, rounded to the nearest nanosecond; negative and NaN become
     /// zero, values past the representable range saturate.
+    #[inline]
     pub fn from_secs_f64(s: f64) -> SimDuration {
-        let ns = (s * NANOS_PER_SEC as f64).round();
-        if ns.is_nan() || ns <= 0.0 {
-            SimDuration::ZERO
-        } else if ns >= u64::MAX as f64 {
-            SimDuration::MAX
-        } else {
-            SimDuration(ns as u64)
+        // Bit for bit `(s * 1e9).round()` (half away from zero), then clamped, but
+        // without the call into libm's `round` that baseline x86-64 cannot inline:
+        // every sampled hold and arrival gap passes through here.
+        let x = s * NANOS_PER_SEC as f64;
+        // `round(x) <= 0` exactly when `x < 0.5`; NaN is not `>= 0.5` either.
+        if x.is_nan() || x < 0.5 {
+            return SimDuration::ZERO;
         }
+        // 2^64 = u64::MAX as f64; `round(x) >= 2^64` exactly when `x >= 2^64`
+        // (doubles that close to 2^64 are whole numbers).
+        if x >= u64::MAX as f64 {
+            return SimDuration::MAX;
+        }
+        // In range: truncate, then add one if the fraction is at least one half.
+        // `x - whole` is exact (x and whole are within a factor of two, or whole is
+        // 0), and for x >= 2^52 every double is whole, so the fraction is 0.
+        let whole = x as u64;
+        let frac = x - whole as f64;
+        SimDuration(whole + u64::from(frac >= 0.5))
     }
     /// Nanoseconds.
     pub fn as_nanos(self) -> u64 {
@@ -165,6 +177,56 @@ mod tests {
         assert_eq!(SimDuration::from_secs_f64(-1.0), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(f64::NAN), SimDuration::ZERO);
         assert_eq!(SimDuration::from_secs_f64(1e30), SimDuration::MAX);
+    }
+
+    /// The reference: the formula `from_secs_f64` had before it avoided libm's `round`.
+    fn reference(s: f64) -> SimDuration {
+        let ns = (s * NANOS_PER_SEC as f64).round();
+        if ns.is_nan() || ns <= 0.0 {
+            SimDuration::ZERO
+        } else if ns >= u64::MAX as f64 {
+            SimDuration::MAX
+        } else {
+            SimDuration(ns as u64)
+        }
+    }
+
+    #[test]
+    fn float_seconds_convert_bit_for_bit_like_round() {
+        // Halves, neighbours of halves, the ends of the range, and many random doubles.
+        let mut cases: Vec<f64> = vec![
+            0.0,
+            -0.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            0.5e-9,
+            0.499_999_999_999_999_9e-9,
+            1.5e-9,
+            2.5e-9,
+            (2f64.powi(52) + 0.5) / 1e9,
+            (2f64.powi(53) + 2.0) / 1e9,
+            2f64.powi(64) / 1e9,
+            (2f64.powi(64) - 4096.0) / 1e9,
+            1e10,
+            -3.0,
+        ];
+        for k in 0..2000u64 {
+            let x = (k as f64 + 0.5) * 1e-9;
+            cases.extend([x, f64::from_bits(x.to_bits() + 1), f64::from_bits(x.to_bits() - 1)]);
+        }
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..200_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            // Random bit patterns over all positive exponents of interest, and plain uniforms.
+            let bits = (state >> 12) | (((state >> 2) % 0x440 + 0x300) << 52);
+            cases.push(f64::from_bits(bits));
+            cases.push((state >> 11) as f64 / (1u64 << 53) as f64 * 1e4);
+        }
+        for s in cases {
+            assert_eq!(SimDuration::from_secs_f64(s), reference(s), "s = {s:e} ({:#x})", s.to_bits());
+        }
     }
 
     #[test]

@@ -981,10 +981,13 @@ impl<'s> Simulation<'s> {
         let cap = self.copies[instance as usize].max_size + pool.max_overflow;
         let copy = &self.copies[instance as usize];
         // Closed when it may not be handed out again: past its lifetime, its pod
-        // scaled in, the pool shrunk below what is in use, or an overflow
-        // connection nobody waits for (SQLAlchemy hands those to waiters).
+        // scaled in (once nobody waits there), the pool shrunk below what is in
+        // use, or an overflow connection nobody waits for (SQLAlchemy hands
+        // those to waiters).
         let surplus = copy.in_use >= cap || (copy.open > copy.max_size && copy.waiting == 0);
-        if expired || copy.draining || surplus {
+        // A scaled-in pod still serves the requests already queued there.
+        let drained = copy.draining && copy.waiting == 0;
+        if expired || drained || surplus {
             self.close_conn(conn);
             self.open_for_waiters(instance, None);
         } else {

@@ -463,7 +463,10 @@ pub fn read_source(path: &Path) -> Result<String, ScenarioError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(ScenarioError::Io {
             file,
-            message: format!("more than {} MiB; scenario files are small (is this the right file?)", MAX_FILE_BYTES / 1024 / 1024),
+            message: format!(
+                "more than {} MiB; scenario files are small (is this the right file?)",
+                MAX_FILE_BYTES / 1024 / 1024
+            ),
         });
     }
     String::from_utf8(bytes).map_err(|e| ScenarioError::Io {

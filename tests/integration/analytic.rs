@@ -207,7 +207,8 @@ fn warmup_leaves_early_requests_out_of_the_summary_but_not_the_timeline() {
 #[test]
 fn the_timeline_adds_up_to_the_summary_when_the_run_ends_on_a_bucket_boundary() {
     // The last 503s leave at exactly 10 s, the end of the run and the start of a bucket.
-    let yaml = "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 100}\n";
+    let yaml =
+        "name: t\npool: {max_size: 5, acquire_timeout: 10s}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 100}\n";
     let r = run(&scenario(yaml), 1);
     let q = &r.summary.requests;
     assert_eq!((q.ok, q.timed_out), (50, 50));

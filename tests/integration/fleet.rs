@@ -324,3 +324,17 @@ fn retries_amplify_the_load_of_an_overloaded_pool() {
     assert!(storm.summary.requests.total > plain.summary.requests.total);
     assert!(storm.summary.requests.timed_out > plain.summary.requests.timed_out, "the storm makes more 503s");
 }
+
+#[test]
+fn a_scaled_in_pod_finishes_its_queue_then_closes_its_connections() {
+    // Two pods, one connection each, two requests each; pod 1 is removed at
+    // 0.5 s with a request still queued: it is served at 1 s, and the pod's
+    // connection closes when it is released at 2 s.
+    let yaml = "name: t\nduration: 5s\nfleet: {pods: 2}\n\
+                pools: [{name: p, scope: pod, max_size: 1, acquire_timeout: 1m}]\n\
+                classes: [{name: r, hold: 1s}]\nworkload:\n  - burst: {count: 4}\n\
+                events:\n  - {at: 500ms, set: {fleet.pods: 1}}\n";
+    let (r, _) = audited(yaml);
+    assert_eq!(r.summary.requests.ok, 4);
+    assert_eq!(r.fleet.pools[0].connections_closed, 1);
+}

@@ -2,6 +2,7 @@
 
 mod analytic;
 mod analyze_cli;
+mod bench;
 mod check;
 mod cli;
 mod common;
