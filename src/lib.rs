@@ -45,6 +45,7 @@ pub mod model;
 pub mod output;
 pub mod plot;
 pub mod scenario;
+pub mod sweep;
 pub mod theory;
 pub mod workload;
 

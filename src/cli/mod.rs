@@ -8,11 +8,14 @@
 pub mod analyze;
 pub mod bench;
 pub mod check;
+pub mod compare;
 mod files;
 mod interrupt;
+pub mod merge;
 mod progress;
 pub mod run;
 pub mod size;
+pub mod sweep;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -39,6 +42,12 @@ pub enum Command {
     Size(size::Args),
     /// Validate, run and assert scenario files (their `expect:` blocks, golden summaries); exit 1 on failure.
     Check(check::Args),
+    /// Run a scenario over a grid of settings (in parallel); write sweep.csv, heatmaps or line plots.
+    Sweep(sweep::Args),
+    /// Run several scenarios under identical traffic; write compare.csv/json, an overlay plot, a table.
+    Compare(compare::Args),
+    /// Join the outputs of `sim sweep --shard K/N` into the unsharded sweep.csv.
+    Merge(merge::Args),
     /// Measure speed and memory on the benchmark scenarios (issue 6).
     Bench(bench::Args),
 }
@@ -57,6 +66,9 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Analyze(args) => analyze::run(&args),
         Command::Size(args) => size::run(&args),
         Command::Check(args) => check::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Merge(args) => merge::run(&args),
         Command::Bench(args) => bench::run(&args),
     };
     match result {

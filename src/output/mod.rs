@@ -4,8 +4,10 @@
 //! Floats are written in a fixed format (three decimals) so the same result is
 //! always the same bytes.
 
+pub mod compare;
 pub mod csv;
 pub mod json;
+pub mod sweep;
 
 /// Rounds to three decimals, the precision of every float we write.
 pub fn round3(x: f64) -> f64 {

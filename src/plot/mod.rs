@@ -13,7 +13,10 @@
 //! - Aligned: every panel reserves the same label areas, so stacked time axes line up exactly.
 //! - Linear y axes start at 0; latency uses a log axis so 100 ms and 10 s are both readable.
 
+pub mod compare;
 pub mod fleet;
+pub mod heatmap;
+pub mod sweep;
 
 use std::sync::OnceLock;
 

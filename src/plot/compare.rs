@@ -1,0 +1,168 @@
+//! The overlay of `sim compare`: the timelines of several scenarios in stacked panels sharing one
+//! time axis (latency p99, waiting requests, 503s per bucket and, when the timeline has the
+//! columns, open database connections against the usable limit), one colour per scenario.
+//!
+//! Invariants: columns are read by name through [`Bucket::value`], so the figure follows the
+//! timeline as it grows; every panel has the same x range and label areas, so times line up
+//! exactly; long timelines are grouped into at most `MAX_COLUMNS` columns keeping each group's
+//! maximum (a spike is never averaged away); deterministic bytes.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::PlotError;
+use super::sweep::{Area, FONT, INK, MUTED, PALETTE, label, png, y_range};
+use crate::metrics::{Bucket, RunResult};
+
+const MAX_COLUMNS: usize = 1000;
+const WIDTH: u32 = 1200;
+const PANEL_H: u32 = 300;
+const HEAD_H: u32 = 90;
+
+/// One panel: title, y description and the columns it draws (solid, then dashed).
+struct Panel {
+    title: &'static str,
+    y_desc: &'static str,
+    solid: &'static str,
+    dashed: Option<&'static str>,
+}
+
+const PANELS: [Panel; 4] = [
+    Panel {
+        title: "Response latency p99 per bucket",
+        y_desc: "latency p99 (ms)",
+        solid: "latency_ms_p99",
+        dashed: None,
+    },
+    Panel {
+        title: "Requests waiting for a connection (max per bucket)",
+        y_desc: "waiting (requests)",
+        solid: "db_pool_waiting_requests_max",
+        dashed: None,
+    },
+    Panel { title: "503 responses per bucket", y_desc: "503s per bucket", solid: "timed_out", dashed: None },
+    Panel {
+        title: "Database connections: open (solid) against usable limit (dashed)",
+        y_desc: "connections",
+        solid: "db_connections_open",
+        dashed: Some("db_connections_usable"),
+    },
+];
+
+/// `(mid time, value)` per column of one run's timeline column; `None` where there is no value.
+fn column(r: &RunResult, name: &str) -> Vec<Option<(f64, f64)>> {
+    let b = if r.meta.bucket_s.is_finite() && r.meta.bucket_s > 0.0 { r.meta.bucket_s } else { 1.0 };
+    let per = r.timeline.len().div_ceil(MAX_COLUMNS).max(1);
+    r.timeline
+        .chunks(per)
+        .map(|c: &[Bucket]| {
+            let v = c.iter().filter_map(|k| k.value(name)).filter(|v| v.is_finite()).reduce(f64::max)?;
+            let mid = (c[0].t_s + c[c.len() - 1].t_s + b) / 2.0;
+            mid.is_finite().then_some((mid, v))
+        })
+        .collect()
+}
+
+/// The overlay of every run's timeline; `names[i]` labels `runs[i]`.
+pub fn overlay_png(runs: &[RunResult], names: &[String]) -> Result<Vec<u8>, PlotError> {
+    let has = |col: &str| runs.iter().any(|r| r.timeline.iter().any(|b| b.value(col).is_some()));
+    let panels: Vec<&Panel> = PANELS.iter().filter(|p| has(p.solid)).collect();
+    let t_end = runs
+        .iter()
+        .filter_map(|r| r.timeline.last().map(|b| b.t_s + r.meta.bucket_s))
+        .filter(|t| t.is_finite())
+        .fold(0.0, f64::max);
+    let x = (0.0, if t_end > 0.0 { t_end } else { 1.0 });
+    let h = HEAD_H + PANEL_H * panels.len().max(1) as u32;
+    png(WIDTH, h, |root| {
+        let (head, body) = root.split_vertically(HEAD_H);
+        draw_head(&head, names, runs.first().map_or(0, |r| r.meta.seed))?;
+        let areas = body.split_evenly((panels.len().max(1), 1));
+        for (p, area) in panels.iter().zip(&areas) {
+            draw_panel(area, p, runs, x)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_head(area: &Area, names: &[String], seed: u64) -> Result<(), PlotError> {
+    let t = (FONT, 20, FontStyle::Bold).into_text_style(area).color(&INK).pos(Pos::new(HPos::Left, VPos::Top));
+    area.draw_text(&format!("Comparison under identical traffic (seed {seed})"), &t, (20, 10))?;
+    let font = (FONT, 15).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let mut x = 20;
+    for (i, n) in names.iter().enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        area.draw(&Rectangle::new([(x, 52), (x + 28, 62)], c.filled()))?;
+        let shown =
+            if n.chars().count() > 40 { format!("{}…", n.chars().take(39).collect::<String>()) } else { n.clone() };
+        area.draw_text(&shown, &font, (x + 36, 57))?;
+        x += 36 + area.estimate_text_size(&shown, &font)?.0 as i32 + 30;
+    }
+    Ok(())
+}
+
+fn draw_panel(area: &Area, p: &Panel, runs: &[RunResult], x: (f64, f64)) -> Result<(), PlotError> {
+    let solid: Vec<_> = runs.iter().map(|r| column(r, p.solid)).collect();
+    let dashed: Vec<_> = runs.iter().map(|r| p.dashed.map(|d| column(r, d)).unwrap_or_default()).collect();
+    let (y0, y1) = y_range(solid.iter().chain(&dashed).flatten().flatten().map(|v| v.1));
+    let mut chart = ChartBuilder::on(area)
+        .caption(p.title, (FONT, 16, FontStyle::Bold).into_font().color(&INK))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x.0..x.1, y0..y1)?;
+    let f = |v: &f64| label(*v);
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc(p.y_desc)
+        .x_label_formatter(&f)
+        .y_label_formatter(&f)
+        .label_style((FONT, 13).into_font().color(&INK))
+        .axis_desc_style((FONT, 14).into_font().color(&INK))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .light_line_style(RGBColor(242, 242, 242))
+        .axis_style(MUTED)
+        .draw()?;
+    for (i, (s, d)) in solid.iter().zip(&dashed).enumerate() {
+        let c = PALETTE[i % PALETTE.len()];
+        for run in s.split(Option::is_none) {
+            let pts: Vec<(f64, f64)> = run.iter().flatten().copied().collect();
+            match pts.len() {
+                0 => {}
+                1 => {
+                    chart.draw_series(std::iter::once(Circle::new(pts[0], 3, c.filled())))?;
+                }
+                _ => {
+                    chart.draw_series(std::iter::once(PathElement::new(pts, c.stroke_width(2))))?;
+                }
+            }
+        }
+        for run in d.split(Option::is_none) {
+            let pts: Vec<(f64, f64)> = run.iter().flatten().copied().collect();
+            if pts.len() > 1 {
+                chart.draw_series(DashedLineSeries::new(pts, 8, 5, c.stroke_width(2)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_renders_real_runs_deterministically() {
+        let src = "name: t\npool: {max_size: 2, acquire_timeout: 1s}\nrequest: {hold: 500ms}\nworkload:\n  - burst: {at: 0s, count: 10}\n";
+        let a = crate::scenario::validate::from_str(src, "t.yaml", None, &[]).unwrap();
+        let b =
+            crate::scenario::validate::from_str(src, "t.yaml", None, &[("pool.max_size".into(), "5".into())]).unwrap();
+        let runs = vec![crate::simulate(&a, 1).unwrap(), crate::simulate(&b, 1).unwrap()];
+        let names = vec!["a".to_string(), "b".to_string()];
+        let png = overlay_png(&runs, &names).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        assert_eq!(png, overlay_png(&runs, &names).unwrap());
+        assert!(overlay_png(&[], &[]).is_ok());
+    }
+}
