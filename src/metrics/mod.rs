@@ -288,8 +288,21 @@ pub struct FleetSummary {
     pub leaks: LeakSummary,
     /// What the clients saw (with a `client:` block).
     pub client: Option<ClientSummary>,
+    /// Queueing at workers (with `fleet.worker_concurrency`).
+    pub workers: Option<WorkerSummary>,
     /// Things a reviewer should know (e.g. an over-committed connection budget).
     pub warnings: Vec<String>,
+}
+
+/// Requests that waited for a busy worker before asking for a connection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkerSummary {
+    /// Requests one worker serves at once.
+    pub concurrency: u32,
+    /// Requests that queued at their worker.
+    pub queued: u64,
+    /// Most requests queued at one worker at once.
+    pub queue_max: u32,
 }
 
 /// Calls as the clients saw them: a call is a first attempt and its retries.

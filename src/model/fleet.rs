@@ -8,6 +8,7 @@ use super::{Event, Simulation, WorkloadRun};
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::{
     ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, Outcome, PoolInstance, PoolSummary,
+    WorkerSummary,
 };
 use crate::scenario::{Change, JobScope, OnError, PoolId, Routing, Scope};
 use crate::workload::RateProfile;
@@ -437,6 +438,11 @@ impl Simulation<'_> {
                     gave_up: c.gave_up,
                     client_timeouts: c.timeouts,
                 }
+            }),
+            workers: s.fleet.worker_concurrency.map(|concurrency| WorkerSummary {
+                concurrency,
+                queued: self.worker_queued,
+                queue_max: self.worker_queue_max,
             }),
             leaks: LeakSummary {
                 leaked_total,

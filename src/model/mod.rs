@@ -272,8 +272,14 @@ pub struct Simulation<'s> {
     leak_warnings: u64,
     /// Pods receiving requests now.
     active_pods: u32,
-    /// Requests in progress per worker (for least-outstanding routing).
+    /// Requests at each worker, queued ones included (for least-outstanding routing).
     outstanding: Vec<u32>,
+    /// Requests each worker is serving (at most `worker_concurrency`).
+    active: Vec<u32>,
+    /// Requests waiting for their worker (with a concurrency limit).
+    worker_queues: Vec<std::collections::VecDeque<(u32, u32)>>,
+    worker_queued: u64,
+    worker_queue_max: u32,
     rr_next: u32,
     routing_rng: StreamRng,
     next_request_id: u64,
@@ -467,6 +473,13 @@ impl<'s> Simulation<'s> {
             leak_warnings: 0,
             active_pods: fleet.pods,
             outstanding: vec![0; (fleet.max_pods * fleet.workers_per_pod) as usize],
+            active: vec![0; (fleet.max_pods * fleet.workers_per_pod) as usize],
+            worker_queues: match fleet.worker_concurrency {
+                Some(_) => vec![Default::default(); (fleet.max_pods * fleet.workers_per_pod) as usize],
+                None => Vec::new(),
+            },
+            worker_queued: 0,
+            worker_queue_max: 0,
             rr_next: 0,
             routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
@@ -703,6 +716,35 @@ impl<'s> Simulation<'s> {
             }
         }
         self.recorder.arrival(now);
+        if let Some(limit) = self.scenario.fleet.worker_concurrency
+            && self.active[worker as usize] >= limit
+        {
+            // A busy sync worker: the request waits for it before asking the pool.
+            self.requests.get_mut(slot).phase = Phase::AtWorker;
+            let q = &mut self.worker_queues[worker as usize];
+            q.push_back((slot, generation));
+            self.worker_queued += 1;
+            self.worker_queue_max = self.worker_queue_max.max(q.len() as u32);
+            return;
+        }
+        self.active[worker as usize] += 1;
+        let priority = self.classes[class].priority;
+        self.acquire(slot, generation, instance, priority);
+    }
+
+    /// A worker freed a slot: its oldest queued request asks its pool now.
+    fn next_at_worker(&mut self, worker: u32) {
+        let Some((slot, generation)) = self.worker_queues.get_mut(worker as usize).and_then(|q| q.pop_front()) else {
+            return;
+        };
+        self.active[worker as usize] += 1;
+        let class = self.requests.get(slot).class as usize;
+        let instance = self.copy_for(self.classes[class].pool, worker);
+        let r = self.requests.get_mut(slot);
+        r.phase = Phase::Waiting;
+        r.entered = self.now;
+        r.wait_end = self.now;
+        r.instance = instance;
         let priority = self.classes[class].priority;
         self.acquire(slot, generation, instance, priority);
     }
@@ -886,7 +928,7 @@ impl<'s> Simulation<'s> {
         r.acquired = Some(now);
         r.wait_end = now;
         r.conn = conn;
-        let wait = now - r.arrival;
+        let wait = now - r.entered;
         let hold = if r.job == NOT_A_JOB {
             self.recorder.acquired(now, wait, r.arrival);
             let w = &mut self.workloads[r.workload as usize];
@@ -911,7 +953,7 @@ impl<'s> Simulation<'s> {
     /// A waiting request gives up (stale timeouts were dropped by `is_stale`).
     fn on_timeout(&mut self, slot: u32, generation: u32) {
         let instance = self.requests.get(slot).instance;
-        let wait = self.now - self.requests.get(slot).arrival;
+        let wait = self.now - self.requests.get(slot).entered;
         self.leave_queue(slot, generation, instance);
         self.gave_up(slot, generation, instance, wait);
         self.report(instance);
@@ -1101,6 +1143,7 @@ impl<'s> Simulation<'s> {
         let r = self.requests.remove(slot);
         let Phase::Responding(outcome) = r.phase else { return Ok(()) };
         self.outstanding[r.worker as usize] -= 1;
+        self.active[r.worker as usize] -= 1;
         self.recorder.responded(now, now - r.arrival, outcome, r.arrival);
         if let Some(sink) = opts.sink.as_deref_mut() {
             sink.record(&RequestRecord {
@@ -1108,11 +1151,12 @@ impl<'s> Simulation<'s> {
                 workload: r.workload,
                 arrival: r.arrival,
                 acquired: r.acquired,
-                wait: r.wait_end - r.arrival,
+                wait: r.wait_end - r.entered,
                 finished: now,
                 outcome,
             })?;
         }
+        self.next_at_worker(r.worker);
         if r.abandoned {
             return Ok(()); // the client gave up on it already
         }

@@ -15,6 +15,8 @@ pub enum Phase {
     Free,
     /// Waiting for a connection.
     Waiting,
+    /// Queued at its worker, which serves its concurrency limit already.
+    AtWorker,
     /// Holding a connection.
     Holding,
     /// Done with the pool; the response leaves after the overhead.
@@ -50,6 +52,9 @@ pub struct Request {
     pub abandoned: bool,
     /// When it arrived.
     pub arrival: SimTime,
+    /// When it asked its pool for a connection (later than `arrival` when it
+    /// queued at its worker first).
+    pub entered: SimTime,
     /// When it got its connection.
     pub acquired: Option<SimTime>,
     /// When its wait ended (acquired, gave up or failed).
@@ -113,6 +118,7 @@ impl Requests {
             attempt: n.attempt,
             abandoned: false,
             arrival: n.arrival,
+            entered: n.arrival,
             acquired: None,
             wait_end: n.arrival,
             phase: Phase::Waiting,

@@ -45,6 +45,9 @@ pub fn summary_value(r: &RunResult) -> Value {
         let jobs = f.jobs.iter().map(|j| (j.name.clone(), serde_json::to_value(j).unwrap_or(Value::Null)));
         out.insert("jobs".into(), by_name(jobs.collect()));
         out.insert("leaks".into(), serde_json::to_value(&f.leaks).unwrap_or(Value::Null));
+        if let Some(wq) = &f.workers {
+            out.insert("workers".into(), serde_json::to_value(wq).unwrap_or(Value::Null));
+        }
         if let Some(c) = &f.client {
             out.insert("client".into(), serde_json::to_value(c).unwrap_or(Value::Null));
         }

@@ -109,6 +109,9 @@ pub struct FleetSpec {
     pub workers_per_pod: u32,
     /// How the load balancer picks a worker for each request.
     pub routing: Routing,
+    /// Requests one worker serves at once (1: a sync worker); more wait at the
+    /// worker, first come first served. `None`: no limit (an event loop).
+    pub worker_concurrency: Option<u32>,
 }
 
 /// Load-balancing policy over the workers of the active pods.

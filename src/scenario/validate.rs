@@ -368,7 +368,13 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
     };
     let fleet = match f.get("fleet") {
         Some((n, p)) => fleet(ctx, n, &p),
-        None => Some(FleetSpec { pods: 1, max_pods: 1, workers_per_pod: 1, routing: Routing::RoundRobin }),
+        None => Some(FleetSpec {
+            pods: 1,
+            max_pods: 1,
+            workers_per_pod: 1,
+            routing: Routing::RoundRobin,
+            worker_concurrency: None,
+        }),
     };
     let pools = match (f.get("pool"), f.get("pools")) {
         (Some((n, p)), None) => pool(ctx, n, &p, Some("pool")).map(|p| vec![p]),
@@ -566,7 +572,7 @@ fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
 }
 
 fn fleet(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FleetSpec> {
-    let f = fields(ctx, node, path, &["pods", "workers_per_pod", "routing"])?;
+    let f = fields(ctx, node, path, &["pods", "workers_per_pod", "routing", "worker_concurrency"])?;
     let pods = match f.get("pods") {
         Some((n, p)) => p_uint(ctx, n, &p, 1, MAX_PODS, "pods"),
         None => Some(1),
@@ -588,8 +594,21 @@ fn fleet(ctx: &mut Ctx, node: &Node, path: &str) -> Option<FleetSpec> {
         ),
         None => Some(Routing::RoundRobin),
     };
+    let concurrency = match f.get("worker_concurrency") {
+        Some((n, _)) if n.as_scalar() == Some("unlimited") => Some(None),
+        Some((n, p)) => {
+            p_uint(ctx, n, &p, 1, 1_000_000, "requests a worker serves at once, or `unlimited`").map(|c| Some(c as u32))
+        }
+        None => Some(None),
+    };
     let (pods, workers) = (pods? as u32, workers? as u32);
-    Some(FleetSpec { pods, max_pods: pods, workers_per_pod: workers, routing: routing? })
+    Some(FleetSpec {
+        pods,
+        max_pods: pods,
+        workers_per_pod: workers,
+        routing: routing?,
+        worker_concurrency: concurrency?,
+    })
 }
 
 /// One of a fixed set of words.

@@ -338,3 +338,21 @@ fn a_scaled_in_pod_finishes_its_queue_then_closes_its_connections() {
     assert_eq!(r.summary.requests.ok, 4);
     assert_eq!(r.fleet.pools[0].connections_closed, 1);
 }
+
+#[test]
+fn sync_workers_serve_one_request_at_a_time() {
+    // Two sync workers (concurrency 1) in front of a pool with room to spare:
+    // four requests at once, two per worker; the second of each waits for its
+    // worker, not for a connection.
+    let yaml = "name: t\nfleet: {workers_per_pod: 2, worker_concurrency: 1}\n\
+                pools: [{name: p, scope: shared, max_size: 10}]\nclasses: [{name: r, hold: 1s}]\n\
+                workload:\n  - burst: {count: 4}\n";
+    let (r, recs) = audited(yaml);
+    let mut done: Vec<f64> = recs.iter().map(|x| secs(x.finished)).collect();
+    done.sort_by(f64::total_cmp);
+    assert_eq!(done, [1.0, 1.0, 2.0, 2.0]);
+    assert!(recs.iter().all(|x| x.wait.0 == 0), "nobody waits for a connection");
+    assert_eq!(r.summary.acquire_wait_ms.max, 0.0);
+    let w = r.fleet.workers.as_ref().unwrap();
+    assert_eq!((w.concurrency, w.queued, w.queue_max), (1, 2, 1));
+}
