@@ -118,8 +118,7 @@ impl Simulation<'_> {
         let waiting = self.requests.slots_where(|r| r.job == job && r.phase == super::request::Phase::Waiting);
         for slot in waiting {
             let instance = self.requests.get(slot).instance;
-            let generation = self.requests.generation(slot);
-            self.leave_queue(slot, generation, instance);
+            self.leave_queue(slot, instance);
             self.requests.remove(slot);
             self.report(instance);
         }

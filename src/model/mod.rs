@@ -783,7 +783,7 @@ impl<'s> Simulation<'s> {
                     None => {
                         let pool = self.copies[instance as usize].pool as usize;
                         if self.pools[pool].on_refused == OnRefused::Fail {
-                            self.refused(slot, generation, instance);
+                            self.refused(slot, generation);
                             return;
                         }
                         // Wait for a free slot at the database, queued like any waiter.
@@ -863,8 +863,8 @@ impl<'s> Simulation<'s> {
                             if let Some((slot, generation)) = trigger
                                 && self.requests.is_waiting(slot, generation)
                             {
-                                self.leave_queue(slot, generation, instance);
-                                self.refused(slot, generation, instance);
+                                self.leave_queue(slot, instance);
+                                self.refused(slot, generation);
                             }
                         }
                         OnRefused::Wait => {
@@ -954,13 +954,13 @@ impl<'s> Simulation<'s> {
     fn on_timeout(&mut self, slot: u32, generation: u32) {
         let instance = self.requests.get(slot).instance;
         let wait = self.now - self.requests.get(slot).entered;
-        self.leave_queue(slot, generation, instance);
+        self.leave_queue(slot, instance);
         self.gave_up(slot, generation, instance, wait);
         self.report(instance);
     }
 
     /// Takes a waiting request out of its copy's queue (lazily).
-    fn leave_queue(&mut self, slot: u32, _generation: u32, instance: u32) {
+    fn leave_queue(&mut self, slot: u32, instance: u32) {
         // Mark it first so the queue sees it as gone.
         self.requests.get_mut(slot).phase = Phase::Responding(Outcome::TimedOut);
         let requests = &self.requests;
@@ -985,7 +985,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// The database refused the connection this request needed (on_refused: fail).
-    fn refused(&mut self, slot: u32, generation: u32, _instance: u32) {
+    fn refused(&mut self, slot: u32, generation: u32) {
         let r = self.requests.get_mut(slot);
         r.wait_end = self.now;
         if r.job == NOT_A_JOB {
