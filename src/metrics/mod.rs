@@ -329,6 +329,8 @@ pub struct DatabaseSummary {
     pub max_connections: Option<u32>,
     /// Slots reserved for superusers.
     pub reserved_connections: u32,
+    /// CPU cores, when modelled (queries share them).
+    pub cores: Option<u32>,
     /// Connections applications may open.
     pub usable_connections: Option<u32>,
     /// Connections the pools could open at the start: every copy of every pool at

@@ -206,6 +206,7 @@ impl Simulation<'_> {
         } else {
             let slot = c.holder;
             let generation = self.requests.generation(slot);
+            self.cpu_cancel_for(slot, generation);
             if self.requests.get(slot).job == NOT_A_JOB {
                 self.begin_response(slot, generation, Outcome::Terminated);
             } else {
@@ -214,6 +215,15 @@ impl Simulation<'_> {
             }
         }
         self.close_conn(conn);
+    }
+
+    /// With database cores, a holder about to lose its connection leaves the CPU.
+    fn cpu_cancel_for(&mut self, slot: u32, generation: u32) {
+        if self.requests.is_holding(slot, generation) {
+            // Mark it first, so the CPU's reschedule no longer sees it as running.
+            self.requests.get_mut(slot).phase = super::request::Phase::Responding(Outcome::Terminated);
+            self.cpu_cancel();
+        }
     }
 
     pub(super) fn apply_changes(&mut self, index: usize) {
@@ -419,6 +429,7 @@ impl Simulation<'_> {
             database: DatabaseSummary {
                 max_connections: s.database.max_connections,
                 reserved_connections: s.database.reserved_connections,
+                cores: s.database.cores,
                 usable_connections: usable,
                 possible_connections: possible,
                 overcommitted,

@@ -18,6 +18,7 @@
 //! kill or its pool closing. A background job's failed run may leak it: it
 //! stays checked out until killed or its pool closes.
 
+mod cpu;
 mod fleet;
 pub mod pool;
 mod request;
@@ -67,6 +68,8 @@ enum Event {
     ClientTimeout { slot: u32, generation: u32 },
     /// A client retries a call.
     Retry { workload: u16, class: u16, attempt: u16, user: u32 },
+    /// The next query at the database's CPU may be done (stale if the epoch moved on).
+    CpuDone { epoch: u32 },
 }
 
 /// Why a run stopped early.
@@ -280,6 +283,8 @@ pub struct Simulation<'s> {
     worker_queues: Vec<std::collections::VecDeque<(u32, u32)>>,
     worker_queued: u64,
     worker_queue_max: u32,
+    /// The database's cores, when the scenario gives them.
+    cpu: Option<cpu::Cpu>,
     rr_next: u32,
     routing_rng: StreamRng,
     next_request_id: u64,
@@ -480,6 +485,7 @@ impl<'s> Simulation<'s> {
             },
             worker_queued: 0,
             worker_queue_max: 0,
+            cpu: scenario.database.cores.map(cpu::Cpu::new),
             rr_next: 0,
             routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
@@ -600,6 +606,7 @@ impl<'s> Simulation<'s> {
             Event::Connected { conn, generation } => !self.conns.is(conn, generation, ConnState::Opening),
             Event::LeakWarning { conn, generation } => !self.conns.is(conn, generation, ConnState::Leaked),
             Event::ClientTimeout { slot, generation } => !self.requests.is_current(slot, generation),
+            Event::CpuDone { epoch } => self.cpu.as_ref().is_none_or(|c| c.epoch != epoch),
             Event::JobRun { job, epoch, .. } => {
                 let j = &self.jobs[job as usize];
                 !j.active || j.epoch != epoch
@@ -637,6 +644,7 @@ impl<'s> Simulation<'s> {
             Event::Retry { workload, class, attempt, user } => {
                 self.start_request(workload, user, Some(class as usize), attempt)
             }
+            Event::CpuDone { .. } => self.on_cpu_done(),
         }
         Ok(())
     }
@@ -947,7 +955,47 @@ impl<'s> Simulation<'s> {
             self.scenario.jobs[r.job as usize].hold.sample(&mut job.hold_rng)
         };
         self.report(instance);
-        self.queue.push(now + hold, Event::HoldDone { slot, generation });
+        match &mut self.cpu {
+            Some(cpu) => {
+                cpu.advance(now);
+                cpu.start(slot, generation, hold.0);
+                self.cpu_reschedule();
+            }
+            None => self.queue.push(now + hold, Event::HoldDone { slot, generation }),
+        }
+    }
+
+    /// Queries at the database's CPU are done: their holds end.
+    fn on_cpu_done(&mut self) {
+        let Some(cpu) = &mut self.cpu else { return };
+        cpu.advance(self.now);
+        let requests = &self.requests;
+        let done = cpu.finished(|s, g| requests.is_holding(s, g));
+        for (slot, generation) in done {
+            self.on_hold_done(slot, generation);
+        }
+        self.cpu_reschedule();
+    }
+
+    /// Schedules the wake-up for the next query to finish at the current speed.
+    fn cpu_reschedule(&mut self) {
+        let now = self.now;
+        let Some(cpu) = &mut self.cpu else { return };
+        cpu.epoch = cpu.epoch.wrapping_add(1);
+        let requests = &self.requests;
+        if let Some(t) = cpu.next_finish(now, |s, g| requests.is_holding(s, g)) {
+            let epoch = cpu.epoch;
+            self.queue.push(t, Event::CpuDone { epoch });
+        }
+    }
+
+    /// A holder's query is cancelled under it (a kill or its pool closing).
+    pub(super) fn cpu_cancel(&mut self) {
+        if let Some(cpu) = &mut self.cpu {
+            cpu.advance(self.now);
+            cpu.cancel();
+            self.cpu_reschedule();
+        }
     }
 
     /// A waiting request gives up (stale timeouts were dropped by `is_stale`).

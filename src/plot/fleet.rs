@@ -682,6 +682,7 @@ mod tests {
                     overcommitted: pods * 30 > 497,
                     peak_connections: 497,
                     refusals: 70,
+                    ..Default::default()
                 },
                 pools: vec![pool("app", "worker", pods * 2), pool("sync", "pod", pods)],
                 ..Default::default()

@@ -89,6 +89,9 @@ pub struct DatabaseSpec {
     pub reserved_connections: u32,
     /// How long opening a connection takes.
     pub connect_time: Dist,
+    /// CPU cores: with more queries running than cores, each runs slower
+    /// (processor sharing). `None`: every query runs at full speed.
+    pub cores: Option<u32>,
 }
 
 impl DatabaseSpec {

@@ -364,6 +364,7 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
             max_connections: None,
             reserved_connections: 0,
             connect_time: Dist::Constant(SimDuration::ZERO),
+            cores: None,
         }),
     };
     let fleet = match f.get("fleet") {
@@ -542,7 +543,7 @@ pub(super) fn p_timeout(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SimDur
 }
 
 fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
-    let f = fields(ctx, node, path, &["max_connections", "reserved_connections", "connect_time"])?;
+    let f = fields(ctx, node, path, &["max_connections", "reserved_connections", "connect_time", "cores"])?;
     let max = f
         .req(ctx, "max_connections", "max_connections: 500")
         .and_then(|(n, p)| p_uint(ctx, n, &p, 1, 10_000_000, "PostgreSQL max_connections"));
@@ -551,6 +552,10 @@ fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
         None => Some((DEFAULT_RESERVED_CONNECTIONS, None)),
     };
     let connect_time = opt_dist(ctx, &f, "connect_time");
+    let cores = match f.get("cores") {
+        Some((n, p)) => p_uint(ctx, n, &p, 1, 100_000, "CPU cores of the database").map(|c| Some(c as u32)),
+        None => Some(None),
+    };
     let (max, (reserved, at)) = (max?, reserved?);
     if reserved >= max {
         let (pos, p) = at.map_or((f.pos, join(path, "reserved_connections")), |(n, p)| (n.pos, p));
@@ -568,6 +573,7 @@ fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
         max_connections: Some(max as u32),
         reserved_connections: reserved as u32,
         connect_time: connect_time?,
+        cores: cores?,
     })
 }
 

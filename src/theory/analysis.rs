@@ -486,7 +486,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
     let database = DatabaseBudget {
         max_connections: s.database.max_connections,
         reserved_connections: s.database.max_connections.map(|_| s.database.reserved_connections),
-        cores: None,
+        cores: s.database.cores,
         spindles: None,
         pods: (fleet || s.database.max_connections.is_some()).then_some(s.fleet.pods),
         workers_per_pod: (fleet || s.database.max_connections.is_some()).then_some(s.fleet.workers_per_pod),

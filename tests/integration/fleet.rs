@@ -256,14 +256,15 @@ proptest! {
         pods in 1u32..4, workers in 1u32..3, size in 1u32..5, overflow in 0u32..3, max_conn in 2u32..20,
         reserved in 0u32..2, wait in any::<bool>(), idle_ms in prop::option::of(1u64..500),
         job_every_ms in 100u64..2000, error in 0.0f64..1.0, leak in any::<bool>(), rate in 5u32..200,
-        kill_at in prop::option::of(100u64..3000), seed in 0u64..1000,
+        kill_at in prop::option::of(100u64..3000), seed in 0u64..1000, cores in prop::option::of(1u32..4),
     ) {
+        let cores = cores.map(|c| format!(", cores: {c}")).unwrap_or_default();
         let idle = idle_ms.map(|m| format!(", idle_timeout: {m}ms")).unwrap_or_default();
         let on_refused = if wait { "wait" } else { "fail" };
         let on_error = if leak { "leak" } else { "release" };
         let kill = kill_at.map(|t| format!("events:\n  - {{at: {t}ms, kill_connections: {{count: 2}}}}\n")).unwrap_or_default();
         let yaml = format!(
-            "name: p\nseed: {seed}\nduration: 4s\ndatabase: {{max_connections: {max_conn}, reserved_connections: {reserved}, connect_time: {{dist: uniform, min: 0ms, max: 5ms}}}}\n\
+            "name: p\nseed: {seed}\nduration: 4s\ndatabase: {{max_connections: {max_conn}, reserved_connections: {reserved}, connect_time: {{dist: uniform, min: 0ms, max: 5ms}}{cores}}}\n\
              fleet: {{pods: {pods}, workers_per_pod: {workers}, routing: random}}\n\
              pools:\n  - {{name: app, scope: worker, max_size: {size}, max_overflow: {overflow}, acquire_timeout: 200ms, on_refused: {on_refused}{idle}}}\n\
              \x20 - {{name: job, scope: pod, max_size: 2, acquire_timeout: 100ms}}\n\
@@ -355,4 +356,30 @@ fn sync_workers_serve_one_request_at_a_time() {
     assert_eq!(r.summary.acquire_wait_ms.max, 0.0);
     let w = r.fleet.workers.as_ref().unwrap();
     assert_eq!((w.concurrency, w.queued, w.queue_max), (1, 2, 1));
+}
+
+#[test]
+fn queries_share_the_database_cores() {
+    // One core, two 1 s queries at once: processor sharing runs each at half
+    // speed, so both end at 2 s; with two cores both end at 1 s.
+    let one = "name: t\ndatabase: {max_connections: 10, cores: 1}\npool: {max_size: 2}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 2}\n";
+    let (_, recs) = audited(one);
+    assert!(recs.iter().all(|x| secs(x.finished) == 2.0), "{recs:?}");
+    let (_, recs) = audited(&one.replace("cores: 1", "cores: 2"));
+    assert!(recs.iter().all(|x| secs(x.finished) == 1.0));
+}
+
+#[test]
+fn past_the_cores_a_bigger_pool_is_slower() {
+    // Two cores, constant 100 ms queries at 90% load. A pool of 2 queues requests
+    // first come first served and runs each at full speed; a pool of 20 lets them
+    // all run at once, sharing the cores: every query slows down and the mean
+    // latency grows (M/D/2 against processor sharing).
+    let base = "name: t\nduration: 2000s\ndatabase: {max_connections: 100, cores: 2}\n\
+                pool: {max_size: POOL, acquire_timeout: never}\nrequest: {hold: 100ms}\n\
+                workload:\n  - open: {rate: 18/s, until: 2000s}\n";
+    let small = crate::common::run(&scenario(&base.replace("POOL", "2")), 5);
+    let big = crate::common::run(&scenario(&base.replace("POOL", "20")), 5);
+    let (a, b) = (small.summary.latency_ms.mean, big.summary.latency_ms.mean);
+    assert!(b > 1.3 * a, "pool 2: {a} ms, pool 20: {b} ms");
 }
