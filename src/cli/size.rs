@@ -24,9 +24,10 @@ pub struct Args {
     /// the mean over the replications meets it.
     #[arg(long = "target", short = 't', required = true, value_parser = parse_target)]
     pub targets: Vec<Target>,
-    /// The integer scenario key to size.
-    #[arg(long, default_value = "pool.max_size")]
-    pub key: String,
+    /// The integer scenario key to size [default: the size of the first pool requests
+    /// use: `pool.max_size`, or `pools.<index>.max_size` in a fleet file].
+    #[arg(long)]
+    pub key: Option<String>,
     /// Simulations per candidate value (seeds SEED, SEED+1, ...).
     #[arg(long, short, default_value_t = 5)]
     pub replications: u32,
@@ -54,14 +55,30 @@ pub struct Args {
     pub quiet: bool,
 }
 
+/// The size key of the first pool that requests use.
+fn default_key(file: &std::path::Path) -> Result<String> {
+    let s = crate::scenario::load(file)?;
+    let loads = crate::theory::analysis::pool_loads(&s);
+    Ok(loads
+        .pools
+        .iter()
+        .find(|p| !p.classes.is_empty())
+        .and_then(|p| p.size_key.clone())
+        .unwrap_or_else(|| "pool.max_size".to_string()))
+}
+
 fn parse_target(s: &str) -> Result<Target, String> {
     s.parse()
 }
 
 /// Runs `sim size`.
 pub fn run(args: &Args) -> Result<u8> {
+    let key = match &args.key {
+        Some(k) => k.clone(),
+        None => default_key(&args.file)?,
+    };
     let opts = SizeOptions {
-        key: args.key.clone(),
+        key: key.clone(),
         replications: args.replications,
         min: args.min,
         max: args.max,
@@ -72,11 +89,11 @@ pub fn run(args: &Args) -> Result<u8> {
     let quiet = args.quiet;
     let mut progress = |p: &Point| {
         if !quiet {
-            let _ = writeln!(io::stderr(), "  simulated {} = {}: {}", args.key, p.value, point_line(p));
+            let _ = writeln!(io::stderr(), "  simulated {} = {}: {}", key, p.value, point_line(p));
         }
     };
     let report = size(&args.file, &args.targets, &opts, &mut progress)
-        .with_context(|| format!("sizing {} in {}", args.key, args.file.display()))?;
+        .with_context(|| format!("sizing {} in {}", key, args.file.display()))?;
     let mut out = io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
