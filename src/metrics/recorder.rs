@@ -137,6 +137,11 @@ impl Recorder {
     /// Closes every bucket that ends at or before `t` and integrates gauges up to `t`.
     #[inline]
     fn advance_to(&mut self, t: SimTime) {
+        // Most calls come at the instant of the previous one (several reports
+        // per event): nothing to integrate then. `bucket_end > last_t` always.
+        if t == self.last_t {
+            return;
+        }
         while t >= self.bucket_end {
             self.integrate(self.bucket_end);
             self.close_bucket();
