@@ -24,8 +24,8 @@ pub struct Args {
     /// the mean over the replications meets it.
     #[arg(long = "target", short = 't', required = true, value_parser = parse_target)]
     pub targets: Vec<Target>,
-    /// The integer scenario key to size [default: the size of the first pool requests
-    /// use: `pool.max_size`, or `pools.<index>.max_size` in a fleet file].
+    /// The integer scenario key to size. Default: the size of the first pool that
+    /// requests use (`pool.max_size`, or `pools.<index>.max_size` in a fleet file).
     #[arg(long)]
     pub key: Option<String>,
     /// Simulations per candidate value (seeds SEED, SEED+1, ...).
