@@ -285,6 +285,12 @@ pub struct Simulation<'s> {
     worker_queue_max: u32,
     /// The database's cores, when the scenario gives them.
     cpu: Option<cpu::Cpu>,
+    /// Responses without overhead and without follow-up (no virtual user, no
+    /// client retry, no worker queue), answered right after the current event
+    /// rather than through the event queue: the same order, one event less.
+    respond_now: Vec<(u32, u32)>,
+    /// Whether a finished request can schedule anything (users, retries, worker queues).
+    inline_ok: bool,
     rr_next: u32,
     routing_rng: StreamRng,
     next_request_id: u64,
@@ -486,6 +492,8 @@ impl<'s> Simulation<'s> {
             worker_queued: 0,
             worker_queue_max: 0,
             cpu: scenario.database.cores.map(cpu::Cpu::new),
+            respond_now: Vec::new(),
+            inline_ok: scenario.client.is_none() && fleet.worker_concurrency.is_none(),
             rr_next: 0,
             routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
@@ -560,6 +568,9 @@ impl<'s> Simulation<'s> {
             }
             self.now = t;
             self.handle(ev, &mut opts)?;
+            if !self.respond_now.is_empty() {
+                self.respond_inline(&mut opts)?;
+            }
             if self.audit {
                 self.check_invariants();
             }
@@ -1177,12 +1188,31 @@ impl<'s> Simulation<'s> {
         let w = &mut self.workloads[r.workload as usize];
         let class = &self.classes[r.class as usize];
         if class.overhead_is_zero {
-            // No overhead: answer at this same instant, without drawing from the stream.
-            self.queue.push(self.now, Event::Respond { slot, generation });
+            // No overhead: answer at this same instant, without drawing from the
+            // stream. A response that schedules nothing is answered right after
+            // the current event: responses keep their order among themselves
+            // and nothing else can observe the difference.
+            if self.inline_ok && r.user == u32::MAX {
+                self.respond_now.push((slot, generation));
+            } else {
+                self.queue.push(self.now, Event::Respond { slot, generation });
+            }
         } else {
             let overhead = class.overhead.sample(&mut w.overhead_rng);
             self.queue.push(self.now + overhead, Event::Respond { slot, generation });
         }
+    }
+
+    /// Answers the responses queued by `begin_response` during the last event, in order.
+    fn respond_inline(&mut self, opts: &mut RunOptions<'_>) -> Result<(), SimError> {
+        for i in 0..self.respond_now.len() {
+            let (slot, generation) = self.respond_now[i];
+            if self.requests.is_current(slot, generation) {
+                self.finish(slot, opts)?;
+            }
+        }
+        self.respond_now.clear();
+        Ok(())
     }
 
     /// The response leaves: record it, free the slot, and let a virtual user go on.
