@@ -113,7 +113,7 @@ fn evaluate_one(e: &Expectation, summary: &Value, timeline: &[Bucket], bucket_s:
     };
     // Compare what the outputs show: figures are written with three decimals, so
     // `equals: 0.333` matches a mean the table prints as 0.333.
-    let value = round3(value);
+    let value = crate::output::round3(value);
     a.value = num(value);
     if !e.bound.accepts(value) {
         a.verdict = Verdict::Fail;
@@ -192,7 +192,7 @@ fn timeline_value(
         let end = timeline.last().map_or(0.0, |b| b.t_s + bucket_s);
         return Err(Missing::NoValue(format!(
             "no timeline bucket starts in the window (the timeline ends at {}s)",
-            num(round3(end))
+            num(crate::output::round3(end))
         )));
     }
     let values: Vec<f64> = in_window.iter().filter_map(|b| b.value(column)).collect();
@@ -236,7 +236,7 @@ pub fn did_you_mean(word: &str, known: &[String]) -> String {
     let mut scored: Vec<(usize, &String)> = known
         .iter()
         .filter_map(|k| {
-            let d = edit_distance(word, k);
+            let d = crate::scenario::validate::edit_distance(word, k);
             let shares_last = k.rsplit('.').next() == Some(last) || k.ends_with(last) || k.contains(word);
             (d <= limit || shares_last).then_some((d, k))
         })
@@ -247,23 +247,6 @@ pub fn did_you_mean(word: &str, known: &[String]) -> String {
     }
     let names: Vec<String> = scored.iter().take(4).map(|(_, k)| format!("`{k}`")).collect();
     format!("; close matches: {}", names.join(", "))
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn round3(x: f64) -> f64 {
-    crate::output::round3(x)
 }
 
 #[cfg(test)]

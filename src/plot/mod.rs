@@ -122,7 +122,7 @@ fn ensure_fonts() -> Result<(), PlotError> {
 }
 
 /// Renders `draw` into a white `w`×`h` RGB buffer and encodes it as PNG.
-fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
+pub(crate) fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
     ensure_fonts()?;
     let mut rgb = vec![255u8; w as usize * h as usize * 3];
     {

@@ -1,14 +1,10 @@
 //! Line plots of a one-key sweep: one figure per metric, its mean against the swept value, with
 //! the 95% confidence band when the sweep was replicated. Also the small drawing helpers shared
-//! by the heatmaps and the comparison overlay (PNG buffer, font, number labels).
+//! by the heatmaps and the comparison overlay (number labels, titles, ranges).
 //!
 //! Invariants: drawn from a [`Table`] only; deterministic (embedded font, no clock); total (empty
 //! or non-finite data gives a figure saying "no data", never a panic).
 
-use std::sync::OnceLock;
-
-use image::codecs::png::PngEncoder;
-use image::{ColorType, ImageEncoder};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -32,29 +28,9 @@ pub(crate) const PALETTE: [RGBColor; 7] = [
 
 pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
-/// Registers DejaVu Sans as "sans-serif" once (the same font `plot::mod` registers).
-fn ensure_fonts() -> Result<(), PlotError> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
-            && plotters::style::register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
-    });
-    if ok { Ok(()) } else { Err(PlotError::Font) }
-}
-
-/// Renders `draw` into a white `w`×`h` RGB buffer and encodes it as PNG.
-pub(crate) fn png(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
-    ensure_fonts()?;
-    let mut rgb = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw(&root)?;
-        root.present()?;
-    }
-    let mut out = Vec::new();
-    PngEncoder::new(&mut out).write_image(&rgb, w, h, ColorType::Rgb8).map_err(|e| PlotError::Encode(e.to_string()))?;
-    Ok(out)
-}
+/// Renders `draw` into a PNG: the figure helper of `plot::mod` (one font
+/// registration and one encoder for every figure of the crate).
+pub(crate) use super::figure as png;
 
 /// A number for an axis label: integers plainly, others with up to 3 significant decimals.
 pub(crate) fn label(v: f64) -> String {

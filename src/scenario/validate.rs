@@ -227,7 +227,9 @@ fn suggest<'k>(word: &str, allowed: &[&'k str]) -> Option<&'k str> {
     allowed.iter().map(|a| (edit_distance(word, a), *a)).filter(|(d, _)| *d <= 2).min().map(|(_, a)| a)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance between two words, for "did you mean" hints (also
+/// used by `sim check` and `sim sweep` for figure and key paths).
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

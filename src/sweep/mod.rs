@@ -127,23 +127,10 @@ fn key_paths(node: &crate::scenario::yaml::Node, path: &mut String, out: &mut Ve
     }
 }
 
-/// Edit distance between two keys, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The message for a key the file does not have: the nearest keys it has.
 fn unknown_key(key: &str, paths: &[String]) -> String {
-    let mut near: Vec<(usize, &String)> = paths.iter().map(|p| (distance(key, p), p)).collect();
+    let mut near: Vec<(usize, &String)> =
+        paths.iter().map(|p| (crate::scenario::validate::edit_distance(key, p), p)).collect();
     near.sort();
     let close: Vec<String> = near.iter().filter(|(d, _)| *d <= 3).take(3).map(|(_, p)| format!("`{p}`")).collect();
     let hint = if close.is_empty() {
