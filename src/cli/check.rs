@@ -92,10 +92,7 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     let jobs = plan(&args.paths, args.golden.as_deref());
     let stop = super::interrupt::flag();
-    let threads = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, jobs.len().max(1));
+    let threads = super::threads(args.jobs).min(jobs.len().max(1));
     let results: Vec<Mutex<Option<FileReport>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {

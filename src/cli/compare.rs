@@ -5,7 +5,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget};
 
 use super::files::{ensure_dir, write_atomic, write_bytes_atomic};
 use crate::output::compare::{write_csv, write_json, write_table};
@@ -45,13 +44,9 @@ pub fn run(args: &Args) -> Result<u8> {
     let scenarios =
         args.files.iter().map(|f| scenario::load(f).map_err(anyhow::Error::from)).collect::<Result<Vec<_>>>()?;
     let seed = args.seed.unwrap_or(scenarios[0].seed);
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
-    let pb = ProgressBar::new((scenarios.len() * args.replications) as u64);
-    if args.quiet {
-        pb.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    let stop = super::interrupt::flag();
-    let should_stop = move || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let jobs = super::threads(args.jobs);
+    let pb = super::progress::bar((scenarios.len() * args.replications) as u64, args.quiet);
+    let should_stop = super::interrupt::requested();
     let progress = || pb.inc(1);
     let ctl = Control { jobs, progress: Some(&progress), should_stop: Some(&should_stop) };
     let c = compare(&scenarios, seed, args.replications, &ctl);

@@ -24,3 +24,9 @@ pub fn flag() -> Arc<AtomicBool> {
     })
     .clone()
 }
+
+/// Whether Ctrl-C was pressed: the `should_stop` check every long-running command passes down.
+pub fn requested() -> impl Fn() -> bool {
+    let stop = flag();
+    move || stop.load(Ordering::Relaxed)
+}

@@ -81,6 +81,11 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
+/// Worker threads for `--jobs`: the value given, or every core the machine offers.
+pub(crate) fn threads(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
+}
+
 /// Whether an error is (caused by) writing to a closed pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))

@@ -10,6 +10,19 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// A bar counting `len` runs on stderr (`sim sweep`, `sim compare`); hidden when
+/// `quiet` or when stderr is not a terminal. Clear it with `finish_and_clear`.
+pub fn bar(len: u64, quiet: bool) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    if quiet {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left") {
+        bar.set_style(style);
+    }
+    bar
+}
+
 /// A spinner that appears only if the run lasts longer than a moment.
 pub struct Progress {
     bar: ProgressBar,

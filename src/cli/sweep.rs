@@ -9,7 +9,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::files::{ensure_dir, write_atomic, write_bytes_atomic};
 use crate::output::sweep::{SweepMeta, write_csv, write_meta};
@@ -81,7 +80,7 @@ pub fn run(args: &Args) -> Result<u8> {
         if shard.count > 1 { dir.join(format!("shard-{}-of-{}", shard.index, shard.count)) } else { dir }
     });
     ensure_dir(&out)?;
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let jobs = super::threads(args.jobs);
     let table = run_with_progress(&plan, jobs, args.quiet)?;
 
     let meta = SweepMeta {
@@ -125,15 +124,8 @@ pub fn run(args: &Args) -> Result<u8> {
 
 /// Runs the plan with a progress bar on stderr (hidden when stderr is not a terminal or `quiet`).
 fn run_with_progress(plan: &Plan, jobs: usize, quiet: bool) -> Result<Table> {
-    let pb = ProgressBar::new(plan.runs() as u64);
-    if quiet {
-        pb.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} elapsed, about {eta} left") {
-        pb.set_style(style);
-    }
-    let stop = super::interrupt::flag();
-    let should_stop = move || stop.load(std::sync::atomic::Ordering::Relaxed);
+    let pb = super::progress::bar(plan.runs() as u64, quiet);
+    let should_stop = super::interrupt::requested();
     let progress = || pb.inc(1);
     let ctl = Control { jobs, progress: Some(&progress), should_stop: Some(&should_stop) };
     let table = plan.run(&ctl);
