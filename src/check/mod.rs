@@ -210,21 +210,7 @@ fn timeline_value(
 
 /// Every numeric (or null) leaf of a JSON tree, as dotted paths, in document order.
 pub fn figure_paths(v: &Value) -> Vec<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                    walk(child, &p, out);
-                }
-            }
-            Value::Number(_) | Value::Null => out.push(prefix.to_string()),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, "", &mut out);
-    out
+    crate::output::json::figure_leaves(v).into_iter().map(|(p, _)| p).collect()
 }
 
 /// `; close matches: `a`, `b`` for the known names nearest to `word`, or an

@@ -67,6 +67,31 @@ pub fn write_summary<W: Write>(mut w: W, r: &RunResult) -> io::Result<()> {
     w.flush()
 }
 
+/// Every number or null leaf of a JSON tree with its dotted path, in document
+/// order: the figures that `sim check`, `sim size` and `sim sweep` address.
+pub fn figure_leaves(v: &Value) -> Vec<(String, &Value)> {
+    fn walk<'v>(v: &'v Value, path: &mut String, out: &mut Vec<(String, &'v Value)>) {
+        match v {
+            Value::Object(m) => {
+                for (k, child) in m {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(k);
+                    walk(child, path, out);
+                    path.truncate(len);
+                }
+            }
+            Value::Number(_) | Value::Null if !path.is_empty() => out.push((path.clone(), v)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut String::new(), &mut out);
+    out
+}
+
 /// Rounds every float in a JSON tree to three decimals (integers are untouched).
 pub fn round_floats(v: &mut Value) {
     match v {

@@ -390,29 +390,11 @@ pub(crate) fn par_map<T: Send>(
 
 /// Every numeric (or null) leaf of a summary that is a figure, as dotted paths, in order.
 pub fn summary_figures(v: &Json) -> Vec<String> {
-    fn walk(v: &Json, path: &mut String, out: &mut Vec<String>) {
-        match v {
-            Json::Object(m) => {
-                for (k, child) in m {
-                    if path.is_empty() && META_KEYS.contains(&k.as_str()) {
-                        continue;
-                    }
-                    let len = path.len();
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(k);
-                    walk(child, path, out);
-                    path.truncate(len);
-                }
-            }
-            Json::Number(_) | Json::Null if !path.is_empty() => out.push(path.clone()),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, &mut String::new(), &mut out);
-    out
+    crate::output::json::figure_leaves(v)
+        .into_iter()
+        .filter(|(p, _)| !META_KEYS.contains(&p.split('.').next().unwrap_or("")))
+        .map(|(p, _)| p)
+        .collect()
 }
 
 /// The union of the figures of several summaries: the first summary's order, then any path

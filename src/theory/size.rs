@@ -523,21 +523,7 @@ fn figure_value(v: Option<&Value>, path: &str, full: &Value) -> Result<f64, Size
 
 /// Every dotted path to a number in a JSON tree, in order.
 fn numeric_paths(v: &Value) -> Vec<String> {
-    fn walk(v: &Value, prefix: &str, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, child) in m {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                    walk(child, &p, out);
-                }
-            }
-            Value::Number(_) => out.push(prefix.to_string()),
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    walk(v, "", &mut out);
-    out
+    crate::output::json::figure_leaves(v).into_iter().filter(|(_, x)| x.is_number()).map(|(p, _)| p).collect()
 }
 
 #[cfg(test)]
