@@ -5,7 +5,7 @@ use std::path::Path;
 
 use poolsim::output::{csv::write_timeline, json::write_summary};
 
-use crate::common::{run, run_with_records, scenario};
+use crate::common::{committed, run, run_with_records, scenario};
 
 fn bytes_of(r: &poolsim::RunResult) -> Vec<u8> {
     let mut out = Vec::new();
@@ -14,32 +14,36 @@ fn bytes_of(r: &poolsim::RunResult) -> Vec<u8> {
     out
 }
 
-#[test]
-fn every_committed_scenario_gives_identical_bytes_twice() {
+/// The committed scenario files, sorted, with their names.
+fn committed_files() -> Vec<(String, std::path::PathBuf)> {
     let mut paths: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| (p.file_stem().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     paths.sort();
     assert!(!paths.is_empty());
-    for path in paths {
+    paths
+}
+
+#[test]
+fn every_committed_scenario_gives_identical_bytes_twice() {
+    // The first run is the one the golden test also uses (`committed`), computed once.
+    for (name, path) in committed_files() {
         let s = poolsim::scenario::load(&path).unwrap();
-        let (a, b) = (run(&s, s.seed), run(&s, s.seed));
-        assert!(bytes_of(&a) == bytes_of(&b), "{} seed {}: two runs differ", path.display(), s.seed);
+        let again = run(&s, s.seed);
+        assert!(bytes_of(committed(&name)) == bytes_of(&again), "{} seed {}: two runs differ", path.display(), s.seed);
     }
 }
 
 #[test]
 fn every_committed_scenario_gives_identical_bytes_on_concurrent_threads() {
-    let mut paths: Vec<_> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
-    paths.sort();
+    let files = committed_files();
+    let paths: Vec<_> = files.iter().map(|(_, p)| p.clone()).collect();
     let scenarios: Vec<_> = paths.iter().map(|p| poolsim::scenario::load(p).unwrap()).collect();
-    let baseline: Vec<Vec<u8>> = scenarios.iter().map(|s| bytes_of(&run(s, s.seed))).collect();
+    // The sequential baseline: each scenario's run shared with the golden test.
+    let baseline: Vec<Vec<u8>> = files.iter().map(|(name, _)| bytes_of(committed(name))).collect();
     // Four threads run every scenario at once, each in a different order, so
     // runs of different scenarios overlap in time: nothing may be shared.
     let results: Vec<Vec<(usize, Vec<u8>)>> = std::thread::scope(|scope| {
