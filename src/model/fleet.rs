@@ -25,13 +25,7 @@ impl Simulation<'_> {
             }
             for _ in 0..min_idle {
                 let Some(conn) = self.open_conn(i) else { break };
-                if self.db.connect_is_zero {
-                    self.on_connected(conn);
-                } else {
-                    let d = self.scenario.database.connect_time.sample(&mut self.pools[pool].connect_rng);
-                    let generation = self.conns.get(conn).generation;
-                    self.queue.push(self.now + d, Event::Connected { conn, generation });
-                }
+                self.connect(conn);
             }
         }
         for (j, spec) in self.scenario.jobs.iter().enumerate() {

@@ -865,16 +865,7 @@ impl<'s> Simulation<'s> {
                 return;
             }
             match self.open_conn(instance) {
-                Some(conn) => {
-                    if self.db.connect_is_zero {
-                        self.on_connected(conn);
-                    } else {
-                        let pool = &mut self.pools[self.copies[instance as usize].pool as usize];
-                        let d = self.scenario.database.connect_time.sample(&mut pool.connect_rng);
-                        let generation = self.conns.get(conn).generation;
-                        self.queue.push(self.now + d, Event::Connected { conn, generation });
-                    }
-                }
+                Some(conn) => self.connect(conn),
                 None => {
                     let pool = self.copies[instance as usize].pool as usize;
                     match self.pools[pool].on_refused {
@@ -894,6 +885,19 @@ impl<'s> Simulation<'s> {
                     return;
                 }
             }
+        }
+    }
+
+    /// Lets a connection taken by `open_conn` connect: at once without a
+    /// connect time, else after a draw from its pool's connect-time stream.
+    fn connect(&mut self, conn: u32) {
+        if self.db.connect_is_zero {
+            self.on_connected(conn);
+        } else {
+            let pool = &mut self.pools[self.copies[self.conns.get(conn).instance as usize].pool as usize];
+            let d = self.scenario.database.connect_time.sample(&mut pool.connect_rng);
+            let generation = self.conns.get(conn).generation;
+            self.queue.push(self.now + d, Event::Connected { conn, generation });
         }
     }
 
