@@ -2,16 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn sim() -> Command {
-    Command::cargo_bin("sim").unwrap()
-}
-
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
+use crate::common::{repo, sim};
 
 /// A small M/M/c+D scenario in a temporary folder: 90/s on 10 connections, 100 ms
 /// exponential holds, 200 ms timeout, 2 simulated minutes.

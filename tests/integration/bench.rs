@@ -2,13 +2,9 @@
 //! prints figures the parent can read; the whole suite's smoke run lives in
 //! docs/performance.md (speed is measured by benchmarks, never by timed tests).
 
-use std::path::Path;
-
 use assert_cmd::Command;
 
-fn repo(p: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
+use crate::common::repo;
 
 fn child(file: &str, set: &[&str]) -> assert_cmd::assert::Assert {
     let mut cmd = Command::cargo_bin("sim").unwrap();

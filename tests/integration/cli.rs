@@ -1,17 +1,8 @@
 //! The `sim` binary as a user meets it: exit codes, files written, messages.
 
-use std::path::Path;
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn sim() -> Command {
-    Command::cargo_bin("sim").unwrap()
-}
-
-fn repo(p: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
+use crate::common::{repo, sim};
 
 #[test]
 fn run_writes_the_outputs_and_a_summary() {

@@ -56,3 +56,13 @@ pub fn committed(name: &str) -> &'static RunResult {
         run(&s, s.seed)
     })
 }
+
+/// The `sim` binary of this build, as a command to run.
+pub fn sim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("sim").unwrap()
+}
+
+/// A path inside the repository.
+pub fn repo(p: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}

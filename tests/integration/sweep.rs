@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use poolsim::output::json::{lookup, summary_value};
 use poolsim::sweep::{Control, Grid, Plan, Shard, grid};
 use predicates::prelude::*;
+
+use crate::common::sim;
 
 /// Poisson arrivals at 9/s on a small pool with exponential holds: 503s depend on the pool size
 /// and vary by seed, so replications have a real spread. About 90 requests per run.
@@ -19,10 +20,6 @@ request:
 workload:
   - open: {rate: 9/s, process: poisson}
 ";
-
-fn sim() -> Command {
-    Command::cargo_bin("sim").unwrap()
-}
 
 fn scenario_file(dir: &Path, text: &str) -> PathBuf {
     let p = dir.join("s.yaml");
