@@ -100,13 +100,32 @@ impl<E: Copy> EventQueue<E> {
     /// Schedules `event` at `at`. Events at equal times keep their scheduling order.
     #[inline(always)]
     pub fn push(&mut self, at: SimTime, event: E) {
-        // (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
-        let key = ((at.0 as u128) << 64) | self.next_seq as u128;
+        let seq = self.reserve_seq();
+        self.push_with_seq(at, seq, event);
+    }
+
+    /// Takes the next sequence number without scheduling anything: an event
+    /// pushed later with [`push_with_seq`](Self::push_with_seq) and this number
+    /// pops exactly where an event pushed now for the same time would have. This
+    /// is how a pool keeps one timer for all its waiters (each waiter reserves
+    /// the number its own timeout event would have had) and still times them out
+    /// in the order one event per waiter would give.
+    #[inline(always)]
+    pub fn reserve_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
         self.next_seq += 1;
+        seq
+    }
+
+    /// Schedules `event` at `at` under a number from [`reserve_seq`](Self::reserve_seq).
+    /// Each reserved number must be pushed at most once at a time, so keys stay unique.
+    #[inline(always)]
+    pub fn push_with_seq(&mut self, at: SimTime, seq: u64, event: E) {
+        // (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
+        let key = ((at.0 as u128) << 64) | seq as u128;
         let entry = Entry { key, event };
-        // A lane takes the entry only if it stays sorted: its back must not be
-        // later. The new seq is larger than every pending one, so equal times are fine.
-        let dest = if at.0 == self.now && self.now_lane.back().is_none_or(|b| b.time() <= at.0) {
+        // A lane takes the entry only if it stays sorted: its back must be smaller.
+        let dest = if at.0 == self.now && self.now_lane.back().is_none_or(|b| b.key < key) {
             self.now_lane.push_back(entry);
             Source::Now
         } else if self.tail.back().is_none_or(|b| b.key < key) {
@@ -311,7 +330,7 @@ mod tests {
             let mut rng = seed;
             let mut q = EventQueue::new();
             let mut reference: Vec<(u64, u64)> = Vec::new();
-            let mut seq = 0u64;
+            let mut reserved: Vec<(u64, u64)> = Vec::new();
             let mut now = 0u64;
             let mut timeout_gap = 0u64;
             for step in 0..4000 {
@@ -328,9 +347,22 @@ mod tests {
                         }
                         _ => now + (r >> 8) % 5000,
                     };
-                    q.push(SimTime(at), seq);
-                    reference.push((at, seq));
-                    seq += 1;
+                    if r % 11 == 0 {
+                        // A number reserved now and pushed a few steps later (a pool's timer).
+                        reserved.push((at, q.reserve_seq()));
+                    } else {
+                        q.push(SimTime(at), q.scheduled_total());
+                        reference.push((at, q.scheduled_total() - 1));
+                    }
+                }
+                if let Some(&(at, s)) = reserved.first()
+                    && splitmix(&mut rng) % 3 == 0
+                {
+                    reserved.remove(0);
+                    if at >= now {
+                        q.push_with_seq(SimTime(at), s, s);
+                        reference.push((at, s));
+                    }
                 }
                 if step % 3 != 0 {
                     // Pop the smallest of the reference and compare.
@@ -351,6 +383,21 @@ mod tests {
             assert_eq!(drained, rest, "seed {seed}");
             assert!(q.is_empty());
         }
+    }
+
+    #[test]
+    fn reserved_numbers_pop_where_an_event_pushed_then_would_have() {
+        let mut q = EventQueue::new();
+        q.push(SimTime(5), 0);
+        let reserved = q.reserve_seq();
+        q.push(SimTime(5), 2);
+        q.push(SimTime(9), 9);
+        assert_eq!(q.pop(), Some((SimTime(5), 0)));
+        // At t=5, pushed late but with the number taken before event 2.
+        q.push_with_seq(SimTime(5), reserved, 1);
+        q.push(SimTime(5), 3);
+        let order: Vec<i32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(order, vec![1, 2, 3, 9]);
     }
 
     #[test]

@@ -48,8 +48,9 @@ enum Event {
     UserSend { workload: u16, user: u32 },
     /// The number of active users of a closed workload changes (step of its schedule).
     UsersChange { workload: u16, step: u32 },
-    /// A waiting request gives up.
-    Timeout { slot: u32, generation: u32 },
+    /// The earliest waiter of a pool copy may give up (see `PoolCopy::timer`);
+    /// stale if the copy's timer was re-armed since.
+    AcquireTimeout { instance: u32, epoch: u32 },
     /// A request is done with its connection.
     HoldDone { slot: u32, generation: u32 },
     /// A request's response leaves after its overhead.
@@ -566,6 +567,11 @@ impl<'s> Simulation<'s> {
             if self.is_stale(ev) {
                 continue;
             }
+            if let Event::AcquireTimeout { instance, .. } = ev
+                && !self.timeout_due(instance)
+            {
+                continue;
+            }
             self.now = t;
             self.handle(ev, &mut opts)?;
             if !self.respond_now.is_empty() {
@@ -609,7 +615,7 @@ impl<'s> Simulation<'s> {
     #[inline]
     fn is_stale(&self, ev: Event) -> bool {
         match ev {
-            Event::Timeout { slot, generation } => !self.requests.is_waiting(slot, generation),
+            Event::AcquireTimeout { instance, epoch } => self.copies[instance as usize].timer_epoch != epoch,
             Event::HoldDone { slot, generation } => !self.requests.is_holding(slot, generation),
             Event::Arrive { workload, epoch } => {
                 matches!(&self.workloads[workload as usize].kind, WorkloadRun::Open(run) if run.epoch != epoch)
@@ -639,7 +645,7 @@ impl<'s> Simulation<'s> {
             }
             Event::UserSend { workload, user } => self.on_user_send(workload, user),
             Event::UsersChange { workload, step } => self.on_users_change(workload, step),
-            Event::Timeout { slot, generation } => self.on_timeout(slot, generation),
+            Event::AcquireTimeout { instance, .. } => self.on_acquire_timeout(instance),
             Event::HoldDone { slot, generation } => self.on_hold_done(slot, generation),
             Event::Respond { slot, generation } => {
                 if self.requests.is_current(slot, generation) {
@@ -821,9 +827,17 @@ impl<'s> Simulation<'s> {
             self.gave_up(slot, generation, instance, SimDuration::ZERO);
             return;
         }
-        copy.enqueue(Waiter { slot, generation }, priority);
-        if copy.acquire_timeout != SimDuration::MAX {
-            self.queue.push(now + copy.acquire_timeout, Event::Timeout { slot, generation });
+        // The waiter takes the sequence number its own timeout event would have
+        // had: the copy's one timer then times waiters out in exactly that order.
+        let deadline = if copy.acquire_timeout == SimDuration::MAX {
+            u128::MAX
+        } else {
+            let seq = self.queue.reserve_seq();
+            (u128::from((now + copy.acquire_timeout).0) << 64) | u128::from(seq)
+        };
+        copy.enqueue(Waiter { slot, generation, deadline }, priority);
+        if deadline < copy.timer {
+            self.arm_timer(instance, deadline);
         }
         self.waiting_total += 1;
         self.open_for_waiters(instance, Some((slot, generation)));
@@ -1013,7 +1027,51 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    /// A waiting request gives up (stale timeouts were dropped by `is_stale`).
+    /// Schedules the copy's timer for the waiter with this deadline key.
+    fn arm_timer(&mut self, instance: u32, deadline: u128) {
+        let copy = &mut self.copies[instance as usize];
+        copy.timer = deadline;
+        copy.timer_epoch = copy.timer_epoch.wrapping_add(1);
+        let event = Event::AcquireTimeout { instance, epoch: copy.timer_epoch };
+        self.queue.push_with_seq(SimTime((deadline >> 64) as u64), deadline as u64, event);
+    }
+
+    /// A copy's timer fired: whether the waiter it was armed for still waits.
+    /// If that one got its connection (or left), nothing happens now: the timer
+    /// moves on to the live waiter that gives up first, with that waiter's key.
+    /// Served waiters thus cost nothing, and timeouts fire in the order one
+    /// event per waiter would give.
+    fn timeout_due(&mut self, instance: u32) -> bool {
+        let requests = &self.requests;
+        let copy = &mut self.copies[instance as usize];
+        let armed = std::mem::replace(&mut copy.timer, u128::MAX);
+        match copy.first_deadline(|w| requests.is_waiting(w.slot, w.generation)) {
+            Some(w) if w.deadline == armed => true,
+            Some(w) if w.deadline != u128::MAX => {
+                self.arm_timer(instance, w.deadline);
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The copy's first waiter reached its deadline: it gives up, and the timer
+    /// moves on to the next one.
+    fn on_acquire_timeout(&mut self, instance: u32) {
+        let requests = &self.requests;
+        let live = |w: Waiter| requests.is_waiting(w.slot, w.generation);
+        let Some(w) = self.copies[instance as usize].first_deadline(live) else { return };
+        self.on_timeout(w.slot, w.generation);
+        let requests = &self.requests;
+        let live = |w: Waiter| requests.is_waiting(w.slot, w.generation);
+        if let Some(next) = self.copies[instance as usize].first_deadline(live)
+            && next.deadline < self.copies[instance as usize].timer
+        {
+            self.arm_timer(instance, next.deadline);
+        }
+    }
+
+    /// A waiting request gives up.
     fn on_timeout(&mut self, slot: u32, generation: u32) {
         let instance = self.requests.get(slot).instance;
         let wait = self.now - self.requests.get(slot).entered;

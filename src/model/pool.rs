@@ -20,6 +20,9 @@ pub struct Waiter {
     pub slot: u32,
     /// Its generation when it started waiting.
     pub generation: u32,
+    /// When it gives up, as the event queue's (time << 64 | seq) key: the key
+    /// its own timeout event would have had (`u128::MAX`: never).
+    pub deadline: u128,
 }
 
 /// Number of priority levels (low, normal, high).
@@ -52,7 +55,16 @@ pub struct PoolCopy {
     pub wants_db: bool,
     /// The pod was scaled in: connections close when released.
     pub draining: bool,
+    /// Key of the one timeout event pending for this copy's waiters
+    /// (`u128::MAX`: none); it is never later than the earliest live deadline.
+    pub timer: u128,
+    /// Bumped whenever `timer` is re-armed: an event with another epoch is stale.
+    pub timer_epoch: u32,
     waiters: [VecDeque<Waiter>; PRIORITIES],
+    /// Whether some waiter's deadline is earlier than one queued before it in
+    /// its FIFO (possible only after the acquire timeout was shortened while
+    /// requests waited): the earliest deadline is then searched, not read.
+    unordered: bool,
 }
 
 impl PoolCopy {
@@ -71,7 +83,10 @@ impl PoolCopy {
             idle_check_armed: false,
             wants_db: false,
             draining: false,
+            timer: u128::MAX,
+            timer_epoch: 0,
             waiters: Default::default(),
+            unordered: false,
         }
     }
 
@@ -90,8 +105,38 @@ impl PoolCopy {
     /// Adds a waiter at the back of its priority's queue.
     #[inline]
     pub fn enqueue(&mut self, w: Waiter, priority: usize) {
-        self.waiters[priority].push_back(w);
+        let q = &mut self.waiters[priority];
+        if q.back().is_some_and(|b| b.deadline > w.deadline) {
+            self.unordered = true;
+        }
+        q.push_back(w);
         self.waiting += 1;
+    }
+
+    /// The live waiter that gives up first (by deadline key), if any; dead
+    /// entries at the fronts are dropped on the way.
+    #[inline]
+    pub fn first_deadline(&mut self, is_live: impl Fn(Waiter) -> bool) -> Option<Waiter> {
+        let mut first: Option<Waiter> = None;
+        for q in &mut self.waiters {
+            while let Some(&front) = q.front() {
+                if is_live(front) {
+                    break;
+                }
+                q.pop_front();
+            }
+            // Within a FIFO deadlines grow, unless the timeout was shortened.
+            let n = if self.unordered { q.len() } else { q.len().min(1) };
+            for &w in q.range(..n) {
+                if first.is_none_or(|f| w.deadline < f.deadline) && is_live(w) {
+                    first = Some(w);
+                }
+            }
+        }
+        if self.waiting == 0 {
+            self.unordered = false;
+        }
+        first
     }
 
     /// A waiter left (gave up or failed); drops dead entries at the queue fronts.
@@ -250,7 +295,7 @@ mod tests {
     fn waiters_are_served_first_come_first_served_within_a_priority() {
         let mut p = pool();
         for slot in 0..3 {
-            p.enqueue(Waiter { slot, generation: 0 }, 1);
+            p.enqueue(Waiter { slot, generation: 0, deadline: u128::MAX }, 1);
         }
         assert_eq!(p.next_waiter(|_| true).map(|w| w.slot), Some(0));
         assert_eq!(p.next_waiter(|_| true).map(|w| w.slot), Some(1));
@@ -260,9 +305,9 @@ mod tests {
     #[test]
     fn higher_priority_waiters_go_first() {
         let mut p = pool();
-        p.enqueue(Waiter { slot: 0, generation: 0 }, 0);
-        p.enqueue(Waiter { slot: 1, generation: 0 }, 1);
-        p.enqueue(Waiter { slot: 2, generation: 0 }, 2);
+        p.enqueue(Waiter { slot: 0, generation: 0, deadline: u128::MAX }, 0);
+        p.enqueue(Waiter { slot: 1, generation: 0, deadline: u128::MAX }, 1);
+        p.enqueue(Waiter { slot: 2, generation: 0, deadline: u128::MAX }, 2);
         let order: Vec<u32> = std::iter::from_fn(|| p.next_waiter(|_| true).map(|w| w.slot)).collect();
         assert_eq!(order, vec![2, 1, 0]);
     }
@@ -270,12 +315,26 @@ mod tests {
     #[test]
     fn abandoned_waiters_are_skipped() {
         let mut p = pool();
-        p.enqueue(Waiter { slot: 0, generation: 0 }, 1);
-        p.enqueue(Waiter { slot: 1, generation: 0 }, 1);
+        p.enqueue(Waiter { slot: 0, generation: 0, deadline: u128::MAX }, 1);
+        p.enqueue(Waiter { slot: 1, generation: 0, deadline: u128::MAX }, 1);
         p.abandon(|w| w.slot != 1);
         assert_eq!((p.waiting, p.queue_len()), (1, 2));
         assert_eq!(p.next_waiter(|w| w.slot != 1).map(|w| w.slot), Some(0));
         assert_eq!(p.next_waiter(|w| w.slot != 1), None);
+    }
+
+    #[test]
+    fn the_first_deadline_is_found_even_after_a_shorter_timeout() {
+        let mut p = pool();
+        let w = |slot, deadline| Waiter { slot, generation: 0, deadline };
+        p.enqueue(w(0, 50), 1);
+        p.enqueue(w(1, 60), 1);
+        p.enqueue(w(2, 40), 0);
+        assert_eq!(p.first_deadline(|_| true).map(|w| w.slot), Some(2));
+        // The timeout was shortened: a later waiter gives up before earlier ones.
+        p.enqueue(w(3, 45), 1);
+        assert_eq!(p.first_deadline(|w| w.slot != 2).map(|w| w.slot), Some(3));
+        assert_eq!(p.first_deadline(|w| w.slot == 1).map(|w| w.slot), Some(1));
     }
 
     #[test]
