@@ -5,6 +5,7 @@
 pub mod queue;
 pub mod rng;
 pub mod time;
+mod ziggurat;
 
 pub use queue::EventQueue;
 pub use rng::{RngStreams, StreamId, StreamRng};

@@ -347,7 +347,7 @@ mod tests {
                         }
                         _ => now + (r >> 8) % 5000,
                     };
-                    if r % 11 == 0 {
+                    if r.is_multiple_of(11) {
                         // A number reserved now and pushed a few steps later (a pool's timer).
                         reserved.push((at, q.reserve_seq()));
                     } else {
@@ -356,7 +356,7 @@ mod tests {
                     }
                 }
                 if let Some(&(at, s)) = reserved.first()
-                    && splitmix(&mut rng) % 3 == 0
+                    && splitmix(&mut rng).is_multiple_of(3)
                 {
                     reserved.remove(0);
                     if at >= now {

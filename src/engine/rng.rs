@@ -11,6 +11,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::ziggurat;
+
 /// Names what draws from a stream: a kind and an index within the kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct StreamId {
@@ -81,18 +83,60 @@ impl StreamRng {
     pub fn below(&mut self, n: u64) -> u64 {
         ((self.rng.next_u64() as u128 * n as u128) >> 64) as u64
     }
-    /// An exponential draw with mean 1, by inversion.
+    /// An exponential draw with mean 1, by the ziggurat method (see `ziggurat`).
     #[inline]
     pub fn exp1(&mut self) -> f64 {
-        -self.unit_open0().ln()
+        let t = &*ziggurat::EXP;
+        loop {
+            let (i, z) = Self::across(t, self.rng.next_u64());
+            if z < t.x[i + 1] {
+                return z;
+            }
+            if i == 0 {
+                // Beyond r the exponential is r plus a fresh exponential (no memory).
+                return ziggurat::EXP_R - self.unit_open0().ln();
+            }
+            if t.in_wedge(i, self.unit(), (-z).exp()) {
+                return z;
+            }
+        }
     }
-    /// A standard normal draw, by the Box–Muller transform (one of the pair is used,
-    /// so every draw consumes exactly two uniforms and streams stay aligned).
+
+    /// A standard normal draw, by the ziggurat method (see `ziggurat`), with
+    /// Marsaglia's (1964) method in the tail.
     #[inline]
     pub fn std_normal(&mut self) -> f64 {
-        let u1 = self.unit_open0();
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        let t = &*ziggurat::NORMAL;
+        loop {
+            let bits = self.rng.next_u64();
+            let sign = if bits & 0x100 == 0 { 1.0 } else { -1.0 };
+            let (i, z) = Self::across(t, bits);
+            if z < t.x[i + 1] {
+                return sign * z;
+            }
+            if i == 0 {
+                let r = ziggurat::NORMAL_R;
+                loop {
+                    let a = -self.unit_open0().ln() / r;
+                    let b = -self.unit_open0().ln();
+                    if 2.0 * b >= a * a {
+                        return sign * (r + a);
+                    }
+                }
+            }
+            if t.in_wedge(i, self.unit(), (-0.5 * z * z).exp()) {
+                return sign * z;
+            }
+        }
+    }
+
+    /// Strip (the low 8 bits) and a point across it (the top 53 bits) from one
+    /// random word; bit 8 is left for a sign.
+    #[inline(always)]
+    fn across(t: &ziggurat::Ziggurat, bits: u64) -> (usize, f64) {
+        let i = (bits & 0xff) as usize;
+        let u = (bits >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+        (i, u * t.x[i])
     }
 }
 
@@ -126,6 +170,40 @@ mod tests {
         let c = RngStreams::new(43).stream(StreamId::new(1, 0)).unit();
         assert_ne!(a, b);
         assert_ne!(a, c);
+    }
+
+    /// The ziggurat draws follow the exact distributions, tails and wedges
+    /// included: the empirical CDF at points in the body, in the wedges and far
+    /// in the tails is within five standard errors of the true one.
+    #[test]
+    fn ziggurat_draws_follow_the_exact_distributions() {
+        let n = 2_000_000;
+        let mut r = RngStreams::new(11).stream(StreamId::new(9, 1));
+        let exp: Vec<f64> = (0..n).map(|_| r.exp1()).collect();
+        let normal: Vec<f64> = (0..n).map(|_| r.std_normal()).collect();
+        let check = |xs: &[f64], at: f64, p: f64, what: &str| {
+            let got = xs.iter().filter(|&&x| x <= at).count() as f64 / n as f64;
+            let se = (p * (1.0 - p) / n as f64).sqrt();
+            assert!((got - p).abs() < 5.0 * se + 1e-9, "{what}: P(X <= {at}) = {got}, expected {p}");
+        };
+        for at in [0.001, 0.1, 0.5, 1.0, 2.0, 4.0, 7.0, 7.7, 8.5, 10.0] {
+            check(&exp, at, 1.0 - f64::exp(-at), "exponential");
+        }
+        // Standard normal CDF values (Abramowitz & Stegun tables).
+        for (at, p) in [
+            (-3.8, 7.234_804e-5),
+            (-3.0, 0.001_349_898),
+            (-1.0, 0.158_655_254),
+            (-0.1, 0.460_172_163),
+            (0.0, 0.5),
+            (0.5, 0.691_462_461),
+            (2.0, 0.977_249_868),
+            (3.7, 0.999_892_201),
+        ] {
+            check(&normal, at, p, "normal");
+        }
+        assert!(exp.iter().all(|&x| x >= 0.0 && x.is_finite()));
+        assert!(normal.iter().all(|x| x.is_finite()));
     }
 
     #[test]

@@ -59,7 +59,12 @@ impl SimDuration {
         // Bit for bit `(s * 1e9).round()` (half away from zero), then clamped, but
         // without the call into libm's `round` that baseline x86-64 cannot inline:
         // every sampled hold and arrival gap passes through here.
-        let x = s * NANOS_PER_SEC as f64;
+        SimDuration::from_nanos_f64(s * NANOS_PER_SEC as f64)
+    }
+    /// From float nanoseconds, rounded to the nearest nanosecond (half away
+    /// from zero) and clamped to `[0, MAX]`; NaN gives zero.
+    #[inline]
+    pub fn from_nanos_f64(x: f64) -> SimDuration {
         // `round(x) <= 0` exactly when `x < 0.5`; NaN is not `>= 0.5` either.
         if x.is_nan() || x < 0.5 {
             return SimDuration::ZERO;

@@ -1067,7 +1067,7 @@ pub(super) fn dist(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Dist> {
                 );
                 return None;
             }
-            Some(Dist::LogNormal { median, p99 })
+            Some(Dist::lognormal(median, p99))
         }
         _ => empirical(ctx, &f, path),
     }

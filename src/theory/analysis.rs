@@ -513,13 +513,10 @@ fn dist_variance(d: &Dist) -> f64 {
             let h = phi / tail;
             s * s * (1.0 + alpha * h - h * h).max(0.0)
         }
-        Dist::LogNormal { .. } => {
-            // Mean m = e^{mu + s^2/2}, variance (e^{s^2} - 1) m^2; recover s^2 from the mean
-            // and the median e^mu: s^2 = 2 ln(m / median).
+        Dist::LogNormal { sigma, .. } => {
+            // Mean m = e^{mu + s^2/2}, variance (e^{s^2} - 1) m^2.
             let m = d.mean_secs();
-            let Dist::LogNormal { median, .. } = d else { return 0.0 };
-            let s2 = 2.0 * (m / median.as_secs_f64()).ln();
-            s2.exp_m1() * m * m
+            (sigma * sigma).exp_m1() * m * m
         }
         Dist::Empirical(values) => {
             let n = values.len() as f64;
@@ -1133,7 +1130,7 @@ mod tests {
         // Log-normal: median 50 ms, p99 400 ms -> sigma = ln 8 / z99.
         let sigma = 8.0_f64.ln() / 2.326_347_874_040_840_8;
         let m = 0.05 * (sigma * sigma / 2.0).exp();
-        let v = dist_variance(&Dist::LogNormal { median: ms(50), p99: ms(400) });
+        let v = dist_variance(&Dist::lognormal(ms(50), ms(400)));
         assert!((v - (sigma * sigma).exp_m1() * m * m).abs() < 1e-12, "{v}");
     }
 }

@@ -1,6 +1,6 @@
 //! Duration distributions for hold times, overheads and think times.
 //!
-//! Every sampler is written here (inversion, Box–Muller) over a [`StreamRng`], so
+//! Every sampler is written here (ziggurat, inversion) over a [`StreamRng`], so
 //! a draw depends only on the stream, never on a dependency's algorithm choice.
 //! Draws are non-negative by construction (the normal is truncated at zero by
 //! rejection, as the scenario docs say).
@@ -43,12 +43,21 @@ pub enum Dist {
         median: SimDuration,
         /// 99th percentile; must exceed the median.
         p99: SimDuration,
+        /// Standard deviation of the underlying normal, from the two above
+        /// (build with [`Dist::lognormal`]).
+        sigma: f64,
     },
     /// Uniform choice among observed values (nanoseconds), e.g. from a trace.
     Empirical(Arc<[u64]>),
 }
 
 impl Dist {
+    /// A log-normal with this median and 99th percentile (`p99 > median > 0`).
+    pub fn lognormal(median: SimDuration, p99: SimDuration) -> Dist {
+        let sigma = (p99.as_secs_f64() / median.as_secs_f64()).ln() / Z99;
+        Dist::LogNormal { median, p99, sigma }
+    }
+
     /// Draws one duration.
     #[inline]
     pub fn sample(&self, rng: &mut StreamRng) -> SimDuration {
@@ -58,22 +67,23 @@ impl Dist {
                 let span = (max.0 - min.0) as f64;
                 SimDuration(min.0 + (rng.unit() * span) as u64)
             }
-            Dist::Exponential { mean } => SimDuration::from_secs_f64(mean.as_secs_f64() * rng.exp1()),
+            // In nanoseconds throughout: no division on the hot path.
+            Dist::Exponential { mean } => SimDuration::from_nanos_f64(mean.0 as f64 * rng.exp1()),
             Dist::Normal { mean, stddev } => {
-                let (m, s) = (mean.as_secs_f64(), stddev.as_secs_f64());
+                let (m, s) = (mean.0 as f64, stddev.0 as f64);
                 // Validation requires mean > 0, so each try succeeds with p >= 1/2;
                 // the cap only guards against pathological input.
                 for _ in 0..64 {
                     let x = m + s * rng.std_normal();
                     if x >= 0.0 {
-                        return SimDuration::from_secs_f64(x);
+                        return SimDuration::from_nanos_f64(x);
                     }
                 }
                 SimDuration::ZERO
             }
-            Dist::LogNormal { median, p99 } => {
-                let (mu, sigma) = lognormal_params(*median, *p99);
-                SimDuration::from_secs_f64((mu + sigma * rng.std_normal()).exp())
+            // exp(mu + sigma z) with mu = ln(median).
+            Dist::LogNormal { median, sigma, .. } => {
+                SimDuration::from_nanos_f64(median.0 as f64 * (sigma * rng.std_normal()).exp())
             }
             Dist::Empirical(values) => SimDuration(values[rng.below(values.len() as u64) as usize]),
         }
@@ -96,10 +106,7 @@ impl Dist {
                 let tail = 0.5 * erfc(a / std::f64::consts::SQRT_2);
                 m + s * phi / tail
             }
-            Dist::LogNormal { median, p99 } => {
-                let (mu, sigma) = lognormal_params(*median, *p99);
-                (mu + sigma * sigma / 2.0).exp()
-            }
+            Dist::LogNormal { median, sigma, .. } => median.as_secs_f64() * (sigma * sigma / 2.0).exp(),
             Dist::Empirical(values) => values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64 / 1e9,
         }
     }
@@ -128,13 +135,6 @@ impl Dist {
             Dist::Empirical(_) => "empirical",
         }
     }
-}
-
-/// (mu, sigma) of the underlying normal for a log-normal with this median and p99.
-fn lognormal_params(median: SimDuration, p99: SimDuration) -> (f64, f64) {
-    let mu = median.as_secs_f64().ln();
-    let sigma = (p99.as_secs_f64() / median.as_secs_f64()).ln() / Z99;
-    (mu, sigma)
 }
 
 /// Complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7).
@@ -177,7 +177,7 @@ mod tests {
             Dist::Uniform { min: ms(100), max: ms(300) },
             Dist::Exponential { mean: ms(1000) },
             Dist::Normal { mean: ms(100), stddev: ms(80) },
-            Dist::LogNormal { median: ms(50), p99: ms(400) },
+            Dist::lognormal(ms(50), ms(400)),
             Dist::Empirical(Arc::from(vec![10_000_000u64, 20_000_000, 60_000_000])),
         ];
         for d in &cases {
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn lognormal_hits_its_median_and_p99() {
-        let d = Dist::LogNormal { median: SimDuration::from_millis(50), p99: SimDuration::from_millis(400) };
+        let d = Dist::lognormal(SimDuration::from_millis(50), SimDuration::from_millis(400));
         let mut xs = draws(&d, 200_000);
         let med = quantile(&mut xs, 0.5);
         let p99 = quantile(&mut xs, 0.99);
