@@ -18,10 +18,15 @@
 //!   on the packed `time << 64 | seq` key, sifted with a hole and popped with
 //!   Floyd's bottom-up method (one compare per level on the way down).
 //!
+//! - a stream the model knows to be in time order (the arrivals of an open
+//!   workload, responses after a constant overhead, a job's runs) gets its own
+//!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
+//!   when its events interleave with another stream's.
+//!
 //! Each lane is sorted by construction (a push appends only keys larger than its
-//! back; sequence numbers grow), so the earliest event is the smallest of the two
-//! fronts and the heap top. Which of the three holds it is cached by `push` and
-//! `pop`, so `peek_time` is a field read. Nothing is allocated per event: the
+//! back; sequence numbers grow), so the earliest event is the smallest of the
+//! lanes' fronts and the heap top. Which container holds it is cached by `push`
+//! and `pop`, so `peek_time` is a field read. Nothing is allocated per event: the
 //! lanes and the heap keep their capacity, so memory is O(most events pending at
 //! once). Pops follow exactly the (time, seq) order whichever container an event
 //! went to; a unit test below checks it against a reference sort.
@@ -39,21 +44,30 @@ use super::time::SimTime;
 /// Pending events of type `E`, earliest first, FIFO among equal times.
 #[derive(Debug)]
 pub struct EventQueue<E> {
-    /// Events at time `now`, in scheduling order.
-    now_lane: VecDeque<Entry<E>>,
-    /// A sorted run of later events (keys increase front to back).
-    tail: VecDeque<Entry<E>>,
+    /// Sorted runs of events (keys increase front to back): lane 0 holds events
+    /// at time `now` in scheduling order, lane 1 is the automatic tail lane, and
+    /// the rest are the streams declared with [`EventQueue::lane`].
+    lanes: Vec<VecDeque<Entry<E>>>,
+    /// The front key of each lane (`u128::MAX` when empty): the earliest event
+    /// is found by one pass over this small array and the heap top.
+    fronts: Vec<u128>,
     /// Everything else: a binary min-heap on the key, sifted with a hole (one move
     /// per level instead of a swap).
     heap: Vec<Entry<E>>,
     /// Time of the last popped event (the simulation's clock).
     now: u64,
     next_seq: u64,
-    /// Where the earliest event is and its key, kept up to date by `push` and
-    /// `pop` so that `peek_time` (called before every pop) costs nothing.
-    head: Source,
+    /// Where the earliest event is (a lane, [`HEAP`] or [`EMPTY`]) and its key,
+    /// kept up to date by `push` and `pop` so that `peek_time` (called before
+    /// every pop) costs nothing.
+    head: usize,
     head_key: u128,
 }
+
+/// A FIFO lane of the queue for a stream of events whose times never decrease
+/// in the order they are pushed (see [`EventQueue::lane`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lane(usize);
 
 #[derive(Debug, Clone, Copy)]
 struct Entry<E> {
@@ -68,14 +82,16 @@ impl<E> Entry<E> {
     }
 }
 
-/// Where the earliest event is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Empty,
-    Now,
-    Tail,
-    Heap,
-}
+/// `head` when the earliest event is the heap's top.
+const HEAP: usize = usize::MAX - 1;
+/// `head` when nothing is pending.
+const EMPTY: usize = usize::MAX;
+/// The lane of events at the current time.
+const NOW_LANE: usize = 0;
+/// The automatic lane of later events.
+const TAIL_LANE: usize = 1;
+/// Lanes beyond this many are not handed out: each one adds a compare to every pop.
+const MAX_LANES: usize = 8;
 
 impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
@@ -87,14 +103,28 @@ impl<E: Copy> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
         EventQueue {
-            now_lane: VecDeque::new(),
-            tail: VecDeque::new(),
+            lanes: vec![VecDeque::new(), VecDeque::new()],
+            fronts: vec![u128::MAX; 2],
             heap: Vec::new(),
             now: 0,
             next_seq: 0,
-            head: Source::Empty,
+            head: EMPTY,
             head_key: u128::MAX,
         }
+    }
+
+    /// A FIFO lane for a stream whose events are pushed in time order, like
+    /// the arrivals of one open workload or responses after a constant
+    /// overhead: pushed with [`push_in`](Self::push_in), they cost an append
+    /// instead of a heap insertion. `None` once the queue has all the lanes it
+    /// keeps (`push_in` then falls back to `push`).
+    pub fn lane(&mut self) -> Option<Lane> {
+        if self.lanes.len() >= MAX_LANES {
+            return None;
+        }
+        self.lanes.push(VecDeque::new());
+        self.fronts.push(u128::MAX);
+        Some(Lane(self.lanes.len() - 1))
     }
 
     /// Schedules `event` at `at`. Events at equal times keep their scheduling order.
@@ -102,6 +132,18 @@ impl<E: Copy> EventQueue<E> {
     pub fn push(&mut self, at: SimTime, event: E) {
         let seq = self.reserve_seq();
         self.push_with_seq(at, seq, event);
+    }
+
+    /// Schedules `event` at `at` in `lane` if that keeps the lane sorted, else
+    /// like [`push`](Self::push): the order of pops is the same either way.
+    #[inline(always)]
+    pub fn push_in(&mut self, lane: Option<Lane>, at: SimTime, event: E) {
+        let seq = self.reserve_seq();
+        let key = Self::key(at, seq);
+        match lane {
+            Some(Lane(l)) if self.lanes[l].back().is_none_or(|b| b.key < key) => self.append(l, Entry { key, event }),
+            _ => self.place(Entry { key, event }),
+        }
     }
 
     /// Takes the next sequence number without scheduling anything: an event
@@ -121,26 +163,48 @@ impl<E: Copy> EventQueue<E> {
     /// Each reserved number must be pushed at most once at a time, so keys stay unique.
     #[inline(always)]
     pub fn push_with_seq(&mut self, at: SimTime, seq: u64, event: E) {
-        // (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
-        let key = ((at.0 as u128) << 64) | seq as u128;
-        let entry = Entry { key, event };
+        self.place(Entry { key: Self::key(at, seq), event });
+    }
+
+    /// (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
+    #[inline(always)]
+    fn key(at: SimTime, seq: u64) -> u128 {
+        ((at.0 as u128) << 64) | seq as u128
+    }
+
+    /// Puts an entry in the now lane, the tail lane or the heap.
+    #[inline(always)]
+    fn place(&mut self, entry: Entry<E>) {
         // A lane takes the entry only if it stays sorted: its back must be smaller.
-        let dest = if at.0 == self.now && self.now_lane.back().is_none_or(|b| b.key < key) {
-            self.now_lane.push_back(entry);
-            Source::Now
-        } else if self.tail.back().is_none_or(|b| b.key < key) {
-            self.tail.push_back(entry);
-            Source::Tail
+        let sorted_after = |lane: &VecDeque<Entry<E>>| lane.back().is_none_or(|b| b.key < entry.key);
+        if entry.time() == self.now && sorted_after(&self.lanes[NOW_LANE]) {
+            self.append(NOW_LANE, entry);
+        } else if sorted_after(&self.lanes[TAIL_LANE]) {
+            self.append(TAIL_LANE, entry);
         } else {
             self.heap_push(entry);
-            Source::Heap
-        };
-        // The new entry is the earliest only if it is earlier than the old head;
-        // it is then at the front of its lane or the top of the heap.
-        // `head_key` is u128::MAX when the queue is empty, a key no event can have
-        // (it would need 2^64 - 1 earlier pushes).
+            self.note_push(HEAP, entry.key);
+        }
+    }
+
+    /// Appends to a lane whose back is earlier than the entry.
+    #[inline(always)]
+    fn append(&mut self, lane: usize, entry: Entry<E>) {
+        if self.lanes[lane].is_empty() {
+            self.fronts[lane] = entry.key;
+        }
+        self.lanes[lane].push_back(entry);
+        self.note_push(lane, entry.key);
+    }
+
+    /// The new entry is the earliest only if it is earlier than the old head;
+    /// it is then at the front of its lane or the top of the heap. `head_key`
+    /// is u128::MAX when the queue is empty, a key no event can have (it would
+    /// need 2^64 - 1 earlier pushes).
+    #[inline(always)]
+    fn note_push(&mut self, source: usize, key: u128) {
         if key < self.head_key {
-            self.head = dest;
+            self.head = source;
             self.head_key = key;
         }
     }
@@ -148,23 +212,15 @@ impl<E: Copy> EventQueue<E> {
     /// Finds which container holds the earliest event, after a pop.
     #[inline]
     fn find_head(&mut self) {
-        let mut src = Source::Empty;
-        let mut key = u128::MAX;
-        if let Some(e) = self.heap.first() {
-            src = Source::Heap;
-            key = e.key;
-        }
-        if let Some(e) = self.tail.front()
-            && (src == Source::Empty || e.key < key)
-        {
-            src = Source::Tail;
-            key = e.key;
-        }
-        if let Some(e) = self.now_lane.front()
-            && (src == Source::Empty || e.key < key)
-        {
-            src = Source::Now;
-            key = e.key;
+        let (mut src, mut key) = match self.heap.first() {
+            Some(e) => (HEAP, e.key),
+            None => (EMPTY, u128::MAX),
+        };
+        for (lane, &front) in self.fronts.iter().enumerate() {
+            if front < key {
+                src = lane;
+                key = front;
+            }
         }
         self.head = src;
         self.head_key = key;
@@ -174,11 +230,15 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let entry = match self.head {
-            Source::Empty => return None,
-            Source::Now => self.now_lane.pop_front(),
-            Source::Tail => self.tail.pop_front(),
-            Source::Heap => self.heap_pop(),
-        }?;
+            EMPTY => return None,
+            HEAP => self.heap_pop()?,
+            lane => {
+                let l = &mut self.lanes[lane];
+                let e = l.pop_front()?;
+                self.fronts[lane] = l.front().map_or(u128::MAX, |f| f.key);
+                e
+            }
+        };
         let t = entry.time();
         self.now = t;
         self.find_head();
@@ -188,17 +248,17 @@ impl<E: Copy> EventQueue<E> {
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&self) -> Option<SimTime> {
-        (self.head != Source::Empty).then_some(SimTime((self.head_key >> 64) as u64))
+        (self.head != EMPTY).then_some(SimTime((self.head_key >> 64) as u64))
     }
 
     /// Number of pending events (including lazily cancelled ones).
     pub fn len(&self) -> usize {
-        self.now_lane.len() + self.tail.len() + self.heap.len()
+        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.heap.len()
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.head == Source::Empty
+        self.head == EMPTY
     }
 
     /// Total events ever scheduled (a cheap work counter for budgets and benchmarks).
@@ -331,6 +391,7 @@ mod tests {
             let mut q = EventQueue::new();
             let mut reference: Vec<(u64, u64)> = Vec::new();
             let mut reserved: Vec<(u64, u64)> = Vec::new();
+            let lanes = [q.lane(), q.lane()];
             let mut now = 0u64;
             let mut timeout_gap = 0u64;
             for step in 0..4000 {
@@ -351,8 +412,15 @@ mod tests {
                         // A number reserved now and pushed a few steps later (a pool's timer).
                         reserved.push((at, q.reserve_seq()));
                     } else {
-                        q.push(SimTime(at), q.scheduled_total());
-                        reference.push((at, q.scheduled_total() - 1));
+                        // Constant delays into a declared lane (always sorted), random
+                        // ones into another (often not: they fall back), the rest plain.
+                        let seq = q.scheduled_total();
+                        match r % 5 {
+                            1 => q.push_in(lanes[0], SimTime(at), seq),
+                            2 => q.push_in(lanes[1], SimTime(at), seq),
+                            _ => q.push(SimTime(at), seq),
+                        }
+                        reference.push((at, seq));
                     }
                 }
                 if let Some(&(at, s)) = reserved.first()

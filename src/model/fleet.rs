@@ -126,7 +126,8 @@ impl Simulation<'_> {
             return;
         }
         let epoch = self.jobs[job as usize].epoch;
-        self.queue.push(now + spec.every, Event::JobRun { job, copy, epoch });
+        let lane = self.jobs[job as usize].lane;
+        self.queue.push_in(lane, now + spec.every, Event::JobRun { job, copy, epoch });
         let (_, stride) = self.job_copies(job as usize);
         let worker = copy * stride;
         if worker / self.scenario.fleet.workers_per_pod >= self.active_pods {
@@ -320,7 +321,7 @@ impl Simulation<'_> {
         if rate > 0.0
             && let Some(t) = run.next_arrival()
         {
-            self.queue.push(t, Event::Arrive { workload, epoch: run.epoch });
+            self.queue.push_in(run.lane, t, Event::Arrive { workload, epoch: run.epoch });
         }
     }
 

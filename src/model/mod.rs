@@ -23,6 +23,7 @@ mod fleet;
 pub mod pool;
 mod request;
 
+use crate::engine::queue::Lane;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
 use crate::metrics::{Outcome, Recorder, RequestRecord, RequestSink, RunMeta, RunResult};
 use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
@@ -162,6 +163,8 @@ struct ClassState {
     overhead_is_zero: bool,
     priority: usize,
     statement_timeout: SimDuration,
+    /// The queue lane of its responses (they come in time order while the overhead is constant).
+    respond_lane: Option<Lane>,
 }
 
 /// Run-time state of a workload.
@@ -193,6 +196,8 @@ struct OpenRun {
     pos_s: f64,
     hint: usize,
     epoch: u32,
+    /// The queue lane of its arrivals (one pending at a time, in time order).
+    lane: Option<Lane>,
 }
 
 struct ClosedRun {
@@ -232,6 +237,8 @@ struct PoolState {
 struct JobState {
     active: bool,
     epoch: u32,
+    /// The queue lane of its periodic runs (every copy's next run is `every` after the last).
+    lane: Option<Lane>,
     rng: StreamRng,
     hold_rng: StreamRng,
     runs: u64,
@@ -351,10 +358,12 @@ impl<'s> Simulation<'s> {
                 closed: 0,
             });
         }
+        let mut queue = EventQueue::new();
         let classes = scenario
             .classes
             .iter()
             .map(|c| ClassState {
+                respond_lane: c.overhead.constant_value().filter(|d| !d.is_zero()).and_then(|_| queue.lane()),
                 pool: c.pool.0 as usize,
                 hold: c.hold.clone(),
                 overhead_is_zero: c.overhead.constant_value() == Some(SimDuration::ZERO),
@@ -372,7 +381,6 @@ impl<'s> Simulation<'s> {
                 Some(*acc)
             })
             .collect();
-        let mut queue = EventQueue::new();
         let mut workloads = Vec::with_capacity(scenario.workloads.len());
         for (i, w) in scenario.workloads.iter().enumerate() {
             let idx = i as u32;
@@ -393,6 +401,7 @@ impl<'s> Simulation<'s> {
                         pos_s: 0.0,
                         hint: 0,
                         epoch: 0,
+                        lane: queue.lane(),
                     };
                     // A constant process sends its first request at `from`; a Poisson
                     // one after an exponential gap, like every later one.
@@ -401,7 +410,7 @@ impl<'s> Simulation<'s> {
                         _ => run.next_arrival(),
                     };
                     if let Some(t) = first {
-                        queue.push(t, Event::Arrive { workload: id, epoch: 0 });
+                        queue.push_in(run.lane, t, Event::Arrive { workload: id, epoch: 0 });
                     }
                     WorkloadRun::Open(run)
                 }
@@ -438,6 +447,7 @@ impl<'s> Simulation<'s> {
             .map(|(j, _)| JobState {
                 active: false,
                 epoch: 0,
+                lane: queue.lane(),
                 rng: streams.stream(StreamId::new(streams::JOB, j as u32)),
                 hold_rng: streams.stream(StreamId::new(streams::JOB_HOLD, j as u32)),
                 runs: 0,
@@ -670,7 +680,7 @@ impl<'s> Simulation<'s> {
         let WorkloadRun::Open(run) = &mut self.workloads[workload as usize].kind else { return };
         let next = run.next_arrival();
         if let Some(t) = next {
-            self.queue.push(t, Event::Arrive { workload, epoch: run.epoch });
+            self.queue.push_in(run.lane, t, Event::Arrive { workload, epoch: run.epoch });
         }
         self.start_request(workload, u32::MAX, None, 0);
     }
@@ -1261,7 +1271,7 @@ impl<'s> Simulation<'s> {
             }
         } else {
             let overhead = class.overhead.sample(&mut w.overhead_rng);
-            self.queue.push(self.now + overhead, Event::Respond { slot, generation });
+            self.queue.push_in(class.respond_lane, self.now + overhead, Event::Respond { slot, generation });
         }
     }
 
