@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> Result<u8> {
         let rows = parse_csv(&csv).map_err(anyhow::Error::msg)?;
         let table = table_from_csv(&rows, axes.len(), reps).map_err(anyhow::Error::msg)?;
         let name = meta["scenario"].as_str().unwrap_or_default();
-        written.extend(super::sweep::write_plots(&table, &axes, name, &args.out)?);
+        written.extend(super::sweep::write_plots(&table, &axes, name, &args.out, super::threads(None))?);
     }
     if !args.quiet {
         writeln!(

@@ -95,7 +95,7 @@ pub fn run(args: &Args) -> Result<u8> {
     write_atomic(&out.join("sweep.json"), |w| write_meta(w, &meta))?;
     let mut written = vec!["sweep.csv".to_string(), "sweep.json".to_string()];
     if !args.no_plots && shard.count == 1 {
-        written.extend(write_plots(&table, &plan.grid.axes, &base.name, &out)?);
+        written.extend(write_plots(&table, &plan.grid.axes, &base.name, &out, jobs)?);
     }
     if !args.quiet {
         let mut w = io::stdout().lock();
@@ -137,25 +137,34 @@ fn file_part(figure: &str) -> String {
     figure.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
-/// Draws the plots a sweep's shape allows and returns their file names: a line plot per figure
-/// for one key, a heatmap per figure for two keys, none for more.
-pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path) -> Result<Vec<String>> {
+/// Draws the plots a sweep's shape allows, on `jobs` threads, and returns their file names: a
+/// line plot per figure for one key, a heatmap per figure for two keys, none for more.
+pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path, jobs: usize) -> Result<Vec<String>> {
+    if !matches!(axes.len(), 1 | 2) {
+        return Ok(Vec::new());
+    }
     let figures: Vec<&String> = t
         .figures
         .iter()
         .filter(|f| PLOT_FIGURES.contains(&f.as_str()) || PLOT_IF_VARYING.contains(&f.as_str()) && varies(t, f))
         .collect();
-    let mut written = Vec::new();
-    for f in figures {
-        let (name, bytes) = match axes {
+    // Each plot is drawn on its own: in parallel, then written in order.
+    let draw = |i: usize| {
+        let f = figures[i];
+        Ok(match axes {
             [x] => {
                 // Queueing theory's prediction beside the simulated figure, when the scenario fits it.
                 let reference = (f == "requests.timed_out_rate").then_some("theory.timed_out_rate");
                 (format!("line_{}.png", file_part(f)), plot::sweep::line_png(t, x, f, reference, scenario))
             }
             [x, y] => (format!("heatmap_{}.png", file_part(f)), plot::heatmap::heatmap_png(t, x, y, f, scenario)),
-            _ => break,
-        };
+            _ => unreachable!("checked above"),
+        })
+    };
+    let ctl = Control { jobs, progress: None, should_stop: None };
+    let drawn = crate::sweep::par_map(figures.len(), &ctl, draw)?;
+    let mut written = Vec::new();
+    for (name, bytes) in drawn {
         let bytes = bytes.with_context(|| format!("drawing {name}"))?;
         write_bytes_atomic(&out.join(&name), &bytes)?;
         written.push(name);
