@@ -622,7 +622,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// Whether an event was cancelled after it was scheduled.
-    #[inline]
+    #[inline(always)]
     fn is_stale(&self, ev: Event) -> bool {
         match ev {
             Event::AcquireTimeout { instance, epoch } => self.copies[instance as usize].timer_epoch != epoch,
@@ -642,7 +642,7 @@ impl<'s> Simulation<'s> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, ev: Event, opts: &mut RunOptions<'_>) -> Result<(), SimError> {
         match ev {
             Event::Arrive { workload, .. } => self.on_arrive(workload),
