@@ -18,8 +18,8 @@
 //!   on the packed `time << 64 | seq` key, sifted with a hole and popped with
 //!   Floyd's bottom-up method (one compare per level on the way down).
 //!
-//! - a stream the model knows to be in time order (the arrivals of an open
-//!   workload, responses after a constant overhead, a job's runs) gets its own
+//! - a busy stream the model knows to be in time order (the arrivals of an open
+//!   workload, responses after a constant overhead) gets its own
 //!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
 //!   when its events interleave with another stream's.
 //!

@@ -126,8 +126,7 @@ impl Simulation<'_> {
             return;
         }
         let epoch = self.jobs[job as usize].epoch;
-        let lane = self.jobs[job as usize].lane;
-        self.queue.push_in(lane, now + spec.every, Event::JobRun { job, copy, epoch });
+        self.queue.push(now + spec.every, Event::JobRun { job, copy, epoch });
         let (_, stride) = self.job_copies(job as usize);
         let worker = copy * stride;
         if worker / self.scenario.fleet.workers_per_pod >= self.active_pods {

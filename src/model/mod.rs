@@ -237,8 +237,6 @@ struct PoolState {
 struct JobState {
     active: bool,
     epoch: u32,
-    /// The queue lane of its periodic runs (every copy's next run is `every` after the last).
-    lane: Option<Lane>,
     rng: StreamRng,
     hold_rng: StreamRng,
     runs: u64,
@@ -447,7 +445,6 @@ impl<'s> Simulation<'s> {
             .map(|(j, _)| JobState {
                 active: false,
                 epoch: 0,
-                lane: queue.lane(),
                 rng: streams.stream(StreamId::new(streams::JOB, j as u32)),
                 hold_rng: streams.stream(StreamId::new(streams::JOB_HOLD, j as u32)),
                 runs: 0,
