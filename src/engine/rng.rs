@@ -84,11 +84,24 @@ impl StreamRng {
         ((self.rng.next_u64() as u128 * n as u128) >> 64) as u64
     }
     /// An exponential draw with mean 1, by the ziggurat method (see `ziggurat`).
-    #[inline]
+    /// The common case is inlined; the rest is [`exp1_rest`](Self::exp1_rest).
+    #[inline(always)]
     pub fn exp1(&mut self) -> f64 {
         let t = &*ziggurat::EXP;
+        let (i, z) = Self::across(t, self.rng.next_u64());
+        if z < t.x[i + 1] {
+            return z;
+        }
+        self.exp1_rest(i, z)
+    }
+
+    /// The rare part of [`exp1`](Self::exp1): the point `z` fell outside strip
+    /// `i`'s core rectangle (into the tail or a wedge), or a redraw.
+    #[cold]
+    #[inline(never)]
+    fn exp1_rest(&mut self, mut i: usize, mut z: f64) -> f64 {
+        let t = &*ziggurat::EXP;
         loop {
-            let (i, z) = Self::across(t, self.rng.next_u64());
             if z < t.x[i + 1] {
                 return z;
             }
@@ -99,20 +112,31 @@ impl StreamRng {
             if t.in_wedge(i, self.unit(), (-z).exp()) {
                 return z;
             }
+            (i, z) = Self::across(t, self.rng.next_u64());
         }
     }
 
     /// A standard normal draw, by the ziggurat method (see `ziggurat`), with
-    /// Marsaglia's (1964) method in the tail.
-    #[inline]
+    /// Marsaglia's (1964) method in the tail. The common case is inlined.
+    #[inline(always)]
     pub fn std_normal(&mut self) -> f64 {
         let t = &*ziggurat::NORMAL;
+        let bits = self.rng.next_u64();
+        let (i, z) = Self::across(t, bits);
+        if z < t.x[i + 1] {
+            return Self::signed(bits, z);
+        }
+        self.std_normal_rest(bits, i, z)
+    }
+
+    /// The rare part of [`std_normal`](Self::std_normal) (see [`exp1_rest`](Self::exp1_rest)).
+    #[cold]
+    #[inline(never)]
+    fn std_normal_rest(&mut self, mut bits: u64, mut i: usize, mut z: f64) -> f64 {
+        let t = &*ziggurat::NORMAL;
         loop {
-            let bits = self.rng.next_u64();
-            let sign = if bits & 0x100 == 0 { 1.0 } else { -1.0 };
-            let (i, z) = Self::across(t, bits);
             if z < t.x[i + 1] {
-                return sign * z;
+                return Self::signed(bits, z);
             }
             if i == 0 {
                 let r = ziggurat::NORMAL_R;
@@ -120,14 +144,22 @@ impl StreamRng {
                     let a = -self.unit_open0().ln() / r;
                     let b = -self.unit_open0().ln();
                     if 2.0 * b >= a * a {
-                        return sign * (r + a);
+                        return Self::signed(bits, r + a);
                     }
                 }
             }
             if t.in_wedge(i, self.unit(), (-0.5 * z * z).exp()) {
-                return sign * z;
+                return Self::signed(bits, z);
             }
+            bits = self.rng.next_u64();
+            (i, z) = Self::across(t, bits);
         }
+    }
+
+    /// `z` with the sign given by bit 8 of the word it was drawn from.
+    #[inline(always)]
+    fn signed(bits: u64, z: f64) -> f64 {
+        if bits & 0x100 == 0 { z } else { -z }
     }
 
     /// Strip (the low 8 bits) and a point across it (the top 53 bits) from one
