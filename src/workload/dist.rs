@@ -59,7 +59,7 @@ impl Dist {
     }
 
     /// Draws one duration.
-    #[inline]
+    #[inline(always)]
     pub fn sample(&self, rng: &mut StreamRng) -> SimDuration {
         match self {
             Dist::Constant(d) => *d,
