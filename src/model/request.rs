@@ -100,7 +100,7 @@ pub struct NewRequest {
 
 impl Requests {
     /// Stores a new waiting request; returns its (slot, generation).
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, n: NewRequest) -> (u32, u32) {
         self.live += 1;
         self.live_jobs += usize::from(n.job != NOT_A_JOB);
