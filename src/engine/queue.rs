@@ -51,6 +51,8 @@ pub struct EventQueue<E> {
     /// The front key of each lane (`u128::MAX` when empty): the earliest event
     /// is found by one pass over this small array and the heap top.
     fronts: Vec<u128>,
+    /// Bit `l` is set when lane `l` holds events: `find_head` looks at those only.
+    busy: u32,
     /// Everything else: a binary min-heap on the key, sifted with a hole (one move
     /// per level instead of a swap).
     heap: Vec<Entry<E>>,
@@ -105,6 +107,7 @@ impl<E: Copy> EventQueue<E> {
         EventQueue {
             lanes: vec![VecDeque::new(), VecDeque::new()],
             fronts: vec![u128::MAX; 2],
+            busy: 0,
             heap: Vec::new(),
             now: 0,
             next_seq: 0,
@@ -192,6 +195,7 @@ impl<E: Copy> EventQueue<E> {
     fn append(&mut self, lane: usize, entry: Entry<E>) {
         if self.lanes[lane].is_empty() {
             self.fronts[lane] = entry.key;
+            self.busy |= 1 << lane;
         }
         self.lanes[lane].push_back(entry);
         self.note_push(lane, entry.key);
@@ -216,7 +220,11 @@ impl<E: Copy> EventQueue<E> {
             Some(e) => (HEAP, e.key),
             None => (EMPTY, u128::MAX),
         };
-        for (lane, &front) in self.fronts.iter().enumerate() {
+        let mut busy = self.busy;
+        while busy != 0 {
+            let lane = busy.trailing_zeros() as usize;
+            busy &= busy - 1;
+            let front = self.fronts[lane];
             if front < key {
                 src = lane;
                 key = front;
@@ -235,7 +243,10 @@ impl<E: Copy> EventQueue<E> {
             lane => {
                 let l = &mut self.lanes[lane];
                 let e = l.pop_front()?;
-                self.fronts[lane] = l.front().map_or(u128::MAX, |f| f.key);
+                match l.front() {
+                    Some(f) => self.fronts[lane] = f.key,
+                    None => self.busy &= !(1 << lane),
+                }
                 e
             }
         };
