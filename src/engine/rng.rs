@@ -84,7 +84,7 @@ impl StreamRng {
         ((self.rng.next_u64() as u128 * n as u128) >> 64) as u64
     }
     /// An exponential draw with mean 1, by the ziggurat method (see `ziggurat`).
-    /// The common case is inlined; the rest is [`exp1_rest`](Self::exp1_rest).
+    /// The common case is inlined; tails and wedges are handled out of line.
     #[inline(always)]
     pub fn exp1(&mut self) -> f64 {
         let t = &*ziggurat::EXP;

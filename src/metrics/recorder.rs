@@ -50,14 +50,17 @@ pub struct Recorder {
     refusals_bucket: u64,
     refusals_total: u64,
     leaked: u32,
-    // Per pool copy, for `pools.csv`: current (used, idle, waiting) and the bucket's figures.
-    inst_now: Vec<[u32; 3]>,
-    inst_bucket: Vec<InstBucket>,
+    // Per pool copy, for `pools.csv`.
+    copies: Vec<CopyLevels>,
     pool_rows: Vec<PoolRow>,
 }
 
+/// One pool copy's levels now and its figures in the current bucket (for `pools.csv`).
 #[derive(Debug, Default, Clone, Copy)]
-struct InstBucket {
+struct CopyLevels {
+    used: u32,
+    idle: u32,
+    waiting: u32,
     used_max: u32,
     waiting_max: u32,
     timeouts: u32,
@@ -115,8 +118,7 @@ impl Recorder {
             refusals_bucket: 0,
             refusals_total: 0,
             leaked: 0,
-            inst_now: vec![[0; 3]; instances],
-            inst_bucket: vec![InstBucket::default(); instances],
+            copies: vec![CopyLevels::default(); instances],
             pool_rows: Vec::new(),
         }
     }
@@ -185,16 +187,16 @@ impl Recorder {
             retries: self.cur.retries,
         });
         let t_s = self.bucket_start.as_secs_f64();
-        for (i, (b, now)) in self.inst_bucket.iter_mut().zip(&self.inst_now).enumerate() {
+        for (i, c) in self.copies.iter_mut().enumerate() {
             self.pool_rows.push(PoolRow {
                 t_s,
                 instance: i as u32,
-                used_max: b.used_max,
-                idle: now[1],
-                waiting_max: b.waiting_max,
-                timeouts: b.timeouts,
+                used_max: c.used_max,
+                idle: c.idle,
+                waiting_max: c.waiting_max,
+                timeouts: c.timeouts,
             });
-            *b = InstBucket { used_max: now[0], waiting_max: now[2], timeouts: 0 };
+            (c.used_max, c.waiting_max, c.timeouts) = (c.used, c.waiting, 0);
         }
         self.db_open_max = self.db_open;
         self.refusals_bucket = 0;
@@ -243,7 +245,7 @@ impl Recorder {
     pub fn timed_out(&mut self, t: SimTime, wait: SimDuration, arrival: SimTime, instance: usize) {
         self.advance_to(t);
         self.bucket_wait.record(wait);
-        self.inst_bucket[instance].timeouts += 1;
+        self.copies[instance].timeouts += 1;
         self.exhaustion_total += 1;
         if self.counts(arrival) {
             self.wait.record(wait);
@@ -317,10 +319,10 @@ impl Recorder {
     /// One pool copy's connections in use, idle connections and waiters changed.
     #[inline]
     pub fn instance_level(&mut self, instance: usize, used: u32, idle: u32, waiting: u32) {
-        self.inst_now[instance] = [used, idle, waiting];
-        let b = &mut self.inst_bucket[instance];
-        b.used_max = b.used_max.max(used);
-        b.waiting_max = b.waiting_max.max(waiting);
+        let c = &mut self.copies[instance];
+        (c.used, c.idle, c.waiting) = (used, idle, waiting);
+        c.used_max = c.used_max.max(used);
+        c.waiting_max = c.waiting_max.max(waiting);
     }
 
     /// The pools' totals changed: connections in use, requests waiting, pool size.

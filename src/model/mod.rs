@@ -1320,11 +1320,16 @@ impl<'s> Simulation<'s> {
         Ok(())
     }
 
-    /// A virtual user whose call is over sends its next request after its think time.
+    /// A virtual user whose call is over sends its next request after its think time
+    /// (nothing for a request of an open workload or a burst).
+    #[inline(always)]
     fn user_goes_on(&mut self, workload: u16, user: u32) {
-        if user == u32::MAX {
-            return;
+        if user != u32::MAX {
+            self.user_thinks(workload, user);
         }
+    }
+
+    fn user_thinks(&mut self, workload: u16, user: u32) {
         let now = self.now;
         let w = &mut self.workloads[workload as usize];
         if let WorkloadRun::Closed(run) = &mut w.kind {
@@ -1374,7 +1379,7 @@ impl<'s> Simulation<'s> {
     }
 
     /// Reports the totals and one copy's levels to the recorder.
-    #[inline]
+    #[inline(always)]
     fn report(&mut self, instance: u32) {
         self.recorder.pool_level(self.now, self.used_total, self.waiting_total, self.max_total);
         let c = &self.copies[instance as usize];

@@ -94,7 +94,22 @@ impl RateProfile {
     /// rate stays too low ever to get there. `hint` is the segment index where the
     /// search starts (pass back the returned one: arrivals move forward, so the
     /// search is O(1) amortised).
-    pub fn advance(&self, from_s: f64, mut budget: f64, hint: &mut usize) -> Option<f64> {
+    #[inline]
+    pub fn advance(&self, from_s: f64, budget: f64, hint: &mut usize) -> Option<f64> {
+        // Already in the final, constant segment (a constant rate always is): the
+        // walk below would compute exactly this expression.
+        let last = self.segments.len() - 1;
+        if *hint == last {
+            let s = &self.segments[last];
+            if s.slope == 0.0 && s.r0 > 0.0 && from_s >= s.start {
+                return Some(s.start + (from_s - s.start) + budget / s.r0);
+            }
+        }
+        self.walk(from_s, budget, hint)
+    }
+
+    /// The general case of [`advance`](Self::advance): walks the segments from `hint`.
+    fn walk(&self, from_s: f64, mut budget: f64, hint: &mut usize) -> Option<f64> {
         let mut i = (*hint).min(self.segments.len() - 1);
         while i + 1 < self.segments.len() && self.segments[i + 1].start <= from_s {
             i += 1;
