@@ -2,7 +2,8 @@
 //!
 //! Invariant: events pop in non-decreasing time; events scheduled for the same
 //! instant pop in the order they were scheduled (FIFO). Every event gets the next
-//! sequence number when it is pushed, so (time, seq) keys are unique and the order
+//! sequence number when it is pushed (or a number reserved earlier, see
+//! [`EventQueue::reserve_seq`]), so (time, seq) keys are unique and the order
 //! is total. Cancellation is lazy: the queue never removes an event early; handlers
 //! check whether an event is still current when it pops (see `model`).
 //!
@@ -11,31 +12,28 @@
 //! - an event scheduled *at the current time* (a response with no overhead, a user
 //!   starting now) is later than everything already pending at that time, so it
 //!   goes to the **now lane**, a FIFO, at O(1);
-//! - an event scheduled after the latest event of the **tail lane** (typically the
-//!   next acquire timeout, always `now + timeout`, which is why the issue asks
-//!   for timeouts that cost nothing) extends that lane, also a FIFO at O(1);
-//! - the rest (typically hold completions and arrivals) go to a binary min-heap
-//!   on the packed `time << 64 | seq` key, sifted with a hole and popped with
-//!   Floyd's bottom-up method (one compare per level on the way down).
-//!
+//! - an event scheduled after the latest event of the **tail lane** (typically a
+//!   pool's acquire-timeout timer or an idle check) extends that lane, also a
+//!   FIFO at O(1);
 //! - a busy stream the model knows to be in time order (the arrivals of an open
 //!   workload, responses after a constant overhead) gets its own
 //!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
-//!   when its events interleave with another stream's.
+//!   when its events interleave with another stream's;
+//! - the rest (typically hold completions) go to a binary min-heap on the packed
+//!   `time << 64 | seq` key, sifted with a hole and popped with Floyd's
+//!   bottom-up method (one compare per level on the way down).
 //!
-//! Each lane is sorted by construction (a push appends only keys larger than its
-//! back; sequence numbers grow), so the earliest event is the smallest of the
-//! lanes' fronts and the heap top. Which container holds it is cached by `push`
+//! Each lane is sorted by construction (a push appends only a key larger than
+//! the lane's back), so the earliest event is the smallest of the lanes' fronts
+//! and the heap top. Which container holds it is cached by `push`
 //! and `pop`, so `peek_time` is a field read. Nothing is allocated per event: the
 //! lanes and the heap keep their capacity, so memory is O(most events pending at
 //! once). Pops follow exactly the (time, seq) order whichever container an event
 //! went to; a unit test below checks it against a reference sort.
 //!
-//! Measured (docs/performance.md): on the single-pool benchmark this is as fast
-//! as `std::collections::BinaryHeap` was, within noise, with the same
-//! instruction count: the heap holds ~10 events there, so a heap was never the
-//! bottleneck it looked like in the sampling profile. It keeps its O(1) paths for
-//! fleets, where thousands of timers are pending.
+//! Measured (docs/performance.md): on the fleet-day benchmark the declared lanes
+//! took the heap from ~300 pending events to ~135 and the run from 11.3 to 9.3
+//! CPU-s; a 4-ary heap was slower than this binary one, twice.
 
 use std::collections::VecDeque;
 
@@ -48,8 +46,8 @@ pub struct EventQueue<E> {
     /// at time `now` in scheduling order, lane 1 is the automatic tail lane, and
     /// the rest are the streams declared with [`EventQueue::lane`].
     lanes: Vec<VecDeque<Entry<E>>>,
-    /// The front key of each lane (`u128::MAX` when empty): the earliest event
-    /// is found by one pass over this small array and the heap top.
+    /// The front key of each busy lane (stale for an empty one): the earliest
+    /// event is found by one pass over the busy lanes' fronts and the heap top.
     fronts: Vec<u128>,
     /// Bit `l` is set when lane `l` holds events: `find_head` looks at those only.
     busy: u32,

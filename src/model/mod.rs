@@ -579,6 +579,7 @@ impl<'s> Simulation<'s> {
             {
                 continue;
             }
+            debug_assert!(t >= self.now, "the clock went back from {} to {t}", self.now);
             self.now = t;
             self.handle(ev, &mut opts)?;
             if !self.respond_now.is_empty() {

@@ -151,6 +151,29 @@ fn shrinking_the_pool_takes_effect_as_connections_return() {
 }
 
 #[test]
+fn a_shortened_acquire_timeout_applies_to_later_waiters_first() {
+    // One connection held for a minute. Two waiters at 0 s keep their 10 s
+    // timeout; after the change to 2 s, a waiter arriving at 1.5 s gives up at
+    // 3.5 s, before them (the pool's one timer must find it behind them).
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 10s}\nrequest: {hold: 1m}\nworkload:\n  - burst: {count: 3}\n  - burst: {at: 1500ms, count: 1}\nevents:\n  - {at: 1s, set: {pool.acquire_timeout: 2s}}\n";
+    let (r, recs) = run_with_records(&scenario(yaml), 1);
+    // In the order the run answered them (the clock never goes back).
+    let gave_up: Vec<(f64, f64)> =
+        recs.iter().filter(|r| r.outcome == Outcome::TimedOut).map(|r| (secs(r.arrival), secs(r.finished))).collect();
+    assert_eq!(gave_up, vec![(1.5, 3.5), (0.0, 10.0), (0.0, 10.0)]);
+    assert_eq!(r.summary.requests.ok, 1);
+}
+
+#[test]
+fn a_lengthened_acquire_timeout_keeps_earlier_waiters_on_theirs() {
+    // The reverse: waiters at 0 s keep 2 s; one at 1.5 s gets the new 10 s.
+    let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 2s}\nrequest: {hold: 1m}\nworkload:\n  - burst: {count: 3}\n  - burst: {at: 1500ms, count: 1}\nevents:\n  - {at: 1s, set: {pool.acquire_timeout: 10s}}\n";
+    let (_, recs) = run_with_records(&scenario(yaml), 1);
+    let gave_up: Vec<f64> = recs.iter().filter(|r| r.outcome == Outcome::TimedOut).map(|r| secs(r.finished)).collect();
+    assert_eq!(gave_up, vec![2.0, 2.0, 11.5]);
+}
+
+#[test]
 fn hold_change_applies_to_requests_that_acquire_after_it() {
     // The lab's POST /admin/config: waiting requests use the new work time.
     let yaml = "name: t\npool: {max_size: 1, acquire_timeout: 1m}\nrequest: {hold: 1s}\nworkload:\n  - burst: {count: 3}\nevents:\n  - {at: 500ms, set: {request.hold: 100ms}}\n";
