@@ -478,6 +478,24 @@ mod tests {
     }
 
     #[test]
+    fn lanes_run_out_and_pushes_then_take_the_usual_path() {
+        let mut q = EventQueue::new();
+        let lanes: Vec<Option<Lane>> = (0..10).map(|_| q.lane()).collect();
+        assert_eq!(lanes.iter().filter(|l| l.is_some()).count(), MAX_LANES - 2);
+        // Each stream in time order, the streams interleaved, some without a lane.
+        for i in 0..50u64 {
+            for (k, lane) in lanes.iter().enumerate() {
+                q.push_in(*lane, SimTime(i * 10 + k as u64 % 3), (i, k));
+            }
+        }
+        let popped: Vec<(u64, (u64, usize))> = std::iter::from_fn(|| q.pop().map(|(t, e)| (t.0, e))).collect();
+        let mut expected = popped.clone();
+        expected.sort_by_key(|&(t, (i, k))| (t, i, k));
+        assert_eq!(popped, expected);
+        assert_eq!(popped.len(), 500);
+    }
+
+    #[test]
     fn pushes_into_the_past_still_pop_in_order() {
         // The model never schedules in the past, but the queue stays correct if it does.
         let mut q = EventQueue::new();
