@@ -944,13 +944,16 @@ impl<'s> Simulation<'s> {
     }
 
     /// Gives a free connection to the next live waiter, or makes it idle.
-    fn hand_over(&mut self, conn: u32, instance: u32) {
+    /// Returns whether a waiter got it (`grant` then reported the copy's levels).
+    fn hand_over(&mut self, conn: u32, instance: u32) -> bool {
         let requests = &self.requests;
         if let Some(w) = self.copies[instance as usize].next_waiter(|w| requests.is_waiting(w.slot, w.generation)) {
             self.waiting_total -= 1;
             self.grant(w.slot, w.generation, conn);
+            true
         } else {
             self.make_idle(conn, instance);
+            false
         }
     }
 
@@ -1158,13 +1161,17 @@ impl<'s> Simulation<'s> {
         let surplus = copy.in_use >= cap || (copy.open > copy.max_size && copy.waiting == 0);
         // A scaled-in pod still serves the requests already queued there.
         let drained = copy.draining && copy.waiting == 0;
-        if expired || drained || surplus {
+        let reported = if expired || drained || surplus {
             self.close_conn(conn);
             self.open_for_waiters(instance, None);
+            false
         } else {
-            self.hand_over(conn, instance);
+            self.hand_over(conn, instance)
+        };
+        // A grant reports the levels as they end up: a second report would repeat it.
+        if !reported {
+            self.report(instance);
         }
-        self.report(instance);
     }
 
     /// An idle connection, most recently used first; expired ones are closed on the way.
