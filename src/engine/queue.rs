@@ -277,18 +277,25 @@ impl<E: Copy> EventQueue<E> {
 
     #[inline]
     fn heap_push(&mut self, entry: Entry<E>) {
-        let mut i = self.heap.len();
+        let hole = self.heap.len();
         self.heap.push(entry);
-        while i > 0 {
-            let parent = (i - 1) / 2;
+        self.sift_up(hole, entry);
+    }
+
+    /// Moves the hole at `hole` up past every parent later than `entry`, then
+    /// fills it with `entry`.
+    #[inline(always)]
+    fn sift_up(&mut self, mut hole: usize, entry: Entry<E>) {
+        while hole > 0 {
+            let parent = (hole - 1) / 2;
             let p = self.heap[parent];
             if entry.key >= p.key {
                 break;
             }
-            self.heap[i] = p;
-            i = parent;
+            self.heap[hole] = p;
+            hole = parent;
         }
-        self.heap[i] = entry;
+        self.heap[hole] = entry;
     }
 
     /// Floyd's pop: move the hole at the root down to a leaf along the smaller
@@ -314,16 +321,7 @@ impl<E: Copy> EventQueue<E> {
             self.heap[hole] = self.heap[child];
             hole = child;
         }
-        while hole > 0 {
-            let parent = (hole - 1) / 2;
-            let p = self.heap[parent];
-            if last.key >= p.key {
-                break;
-            }
-            self.heap[hole] = p;
-            hole = parent;
-        }
-        self.heap[hole] = last;
+        self.sift_up(hole, last);
         Some(top)
     }
 }
