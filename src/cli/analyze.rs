@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::scenario;
 use crate::theory::analysis::{Analysis, Figure, analyze, fmt_secs, pool_loads};
@@ -27,14 +27,7 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<u8> {
     let s = scenario::load(&args.file)?;
     let report = analyze(&pool_loads(&s));
-    let mut out = io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
-        writeln!(out)?;
-    } else {
-        print_text(&mut out, &report)?;
-    }
-    out.flush()?;
+    super::print_report(&report, args.json, print_text)?;
     Ok(0)
 }
 

@@ -86,6 +86,25 @@ pub(crate) fn threads(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1)
 }
 
+/// Writes a report on stdout: as pretty JSON with `--json`, else as text by `text`.
+pub(crate) fn print_report<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    text: impl FnOnce(&mut io::StdoutLock<'static>, &R) -> io::Result<()>,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, report).context("writing the report")?;
+        writeln!(out)?;
+    } else {
+        text(&mut out, report)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Whether an error is (caused by) writing to a closed pipe.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe))

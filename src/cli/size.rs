@@ -94,14 +94,7 @@ pub fn run(args: &Args) -> Result<u8> {
     };
     let report = size(&args.file, &args.targets, &opts, &mut progress)
         .with_context(|| format!("sizing {} in {}", key, args.file.display()))?;
-    let mut out = io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &report).context("writing the report")?;
-        writeln!(out)?;
-    } else {
-        print_text(&mut out, &report)?;
-    }
-    out.flush()?;
+    super::print_report(&report, args.json, print_text)?;
     // An answer the database cannot give every instance is a failed check too.
     Ok(if report.answer.is_some() && report.budget_allows != Some(false) { 0 } else { EXIT_CHECK_FAILED })
 }
