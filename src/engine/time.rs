@@ -69,6 +69,15 @@ impl SimDuration {
         if x.is_nan() || x < 0.5 {
             return SimDuration::ZERO;
         }
+        // The common case (below 2^63 ns, 292 years): the same truncation
+        // through the signed conversions, one instruction each way where the
+        // unsigned ones take a sequence. This sits on the dependency chain of
+        // every sampled hold and arrival, so its latency is the engine's.
+        if x < 9_223_372_036_854_775_808.0 {
+            let whole = x as i64;
+            let frac = x - whole as f64;
+            return SimDuration(whole as u64 + u64::from(frac >= 0.5));
+        }
         // 2^64 = u64::MAX as f64; `round(x) >= 2^64` exactly when `x >= 2^64`
         // (doubles that close to 2^64 are whole numbers).
         if x >= u64::MAX as f64 {
@@ -186,7 +195,11 @@ mod tests {
 
     /// The reference: the formula `from_secs_f64` had before it avoided libm's `round`.
     fn reference(s: f64) -> SimDuration {
-        let ns = (s * NANOS_PER_SEC as f64).round();
+        reference_ns(s * NANOS_PER_SEC as f64)
+    }
+
+    fn reference_ns(x: f64) -> SimDuration {
+        let ns = x.round();
         if ns.is_nan() || ns <= 0.0 {
             SimDuration::ZERO
         } else if ns >= u64::MAX as f64 {
@@ -231,6 +244,11 @@ mod tests {
         }
         for s in cases {
             assert_eq!(SimDuration::from_secs_f64(s), reference(s), "s = {s:e} ({:#x})", s.to_bits());
+        }
+        // Both sides of the switch from the signed fast path at 2^63 ns.
+        let edge = 2f64.powi(63);
+        for x in [edge, edge - 1024.0, edge + 2048.0, f64::from_bits(edge.to_bits() - 7), 2f64.powi(62) + 0.5] {
+            assert_eq!(SimDuration::from_nanos_f64(x), reference_ns(x), "x = {x:e}");
         }
     }
 
