@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 
 use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
-use crate::metrics::RunResult;
+use crate::metrics::{PoolRow, PoolRowSink, RunResult};
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
-use crate::output::csv::{RequestCsv, write_pools, write_timeline};
+use crate::output::csv::{PoolCsv, RequestCsv, write_timeline};
 use crate::output::json::write_summary;
-use crate::plot;
+use crate::plot::{self, fleet::PodRows};
 use crate::scenario::{self, Scenario, units::parse_duration};
 
 /// Arguments of `sim run`.
@@ -73,6 +73,13 @@ pub fn run(args: &Args) -> Result<u8> {
         request_file = Some(streamed);
         request_csv = Some(RequestCsv::new(w, names)?);
     }
+    let sim = Simulation::new(&scenario, seed);
+    // pools.csv is written as buckets close, so a long run of a big fleet does
+    // not hold its rows; the pods figure keeps only its per-pod sums.
+    let instances = sim.instances();
+    let (pools_file, w) = Streamed::create(&out.join("pools.csv"))?;
+    let mut pools =
+        PoolStream { csv: PoolCsv::new(w, &instances)?, pods: (!args.no_plots).then(|| PodRows::new(&instances)) };
     let stop = super::interrupt::flag();
     let progress = super::progress::Progress::new(&scenario.name);
     let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -81,15 +88,19 @@ pub fn run(args: &Args) -> Result<u8> {
         max_events: args.max_events,
         max_in_flight: crate::model::DEFAULT_MAX_IN_FLIGHT,
         sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
+        pool_sink: Some(&mut pools),
         should_stop: Some(&should_stop),
     };
-    let result =
-        Simulation::new(&scenario, seed).run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
+    let mut result = sim.run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
     drop(should_stop); // clears the progress spinner before anything is printed
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;
         file.commit()?;
     }
+    pools.csv.finish().context("writing pools.csv")?;
+    pools_file.commit()?;
+    // What the pods figure draws (pools.csv itself is in place already).
+    result.pool_rows = pools.pods.map(PodRows::finish).unwrap_or_default();
     let written = write_outputs(&result, &out, !args.no_plots)?;
     for warning in &result.fleet.warnings {
         let _ = writeln!(io::stderr(), "warning: {warning}");
@@ -100,11 +111,28 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(0)
 }
 
-/// Writes timeline.csv, summary.json, pools.csv and (optionally) the six PNGs; returns the file names.
-pub fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
+/// `pools.csv` and the pods figure's rows, fed as buckets close.
+struct PoolStream<'i, W: Write> {
+    csv: PoolCsv<'i, W>,
+    pods: Option<PodRows>,
+}
+
+impl<W: Write> PoolRowSink for PoolStream<'_, W> {
+    fn rows(&mut self, rows: &[PoolRow]) -> io::Result<()> {
+        self.csv.rows(rows)?;
+        match &mut self.pods {
+            Some(pods) => pods.rows(rows),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes timeline.csv, summary.json and (optionally) the six PNGs, the pods
+/// figure from `r.pool_rows` (per-pod rows are enough); returns the names of
+/// the files written by the run, pools.csv included (streamed during the run).
+fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
-    write_atomic(&out.join("pools.csv"), |w| write_pools(w, &r.instances, &r.pool_rows))?;
     let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
     if plots {
         type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;

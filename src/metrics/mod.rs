@@ -70,6 +70,14 @@ pub trait RequestSink {
     fn record(&mut self, r: &RequestRecord) -> std::io::Result<()>;
 }
 
+/// Receives the rows of `pools.csv` while the run goes on, so that they need
+/// not be kept: there is one per bucket and pool copy, which for a fleet is
+/// most of what a run would otherwise hold in memory.
+pub trait PoolRowSink {
+    /// Takes the rows of closed buckets, in bucket order; an error stops the run.
+    fn rows(&mut self, rows: &[PoolRow]) -> std::io::Result<()>;
+}
+
 /// One row of the timeline: what happened during `[t_s, t_s + bucket)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Bucket {
@@ -271,7 +279,8 @@ pub struct RunResult {
     pub fleet: FleetSummary,
     /// Every copy of every pool, in the order of [`PoolRow::instance`].
     pub instances: Vec<PoolInstance>,
-    /// One row per bucket and pool copy (`pools.csv`).
+    /// One row per bucket and pool copy (`pools.csv`); empty when the run
+    /// handed them to a [`PoolRowSink`] instead.
     pub pool_rows: Vec<PoolRow>,
 }
 

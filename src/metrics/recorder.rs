@@ -212,6 +212,19 @@ impl Recorder {
         self.bucket_end += self.width;
     }
 
+    /// Rows of closed buckets not yet handed out (see [`take_pool_rows`](Self::take_pool_rows)).
+    #[inline]
+    pub fn pool_rows_pending(&self) -> usize {
+        self.pool_rows.len()
+    }
+
+    /// Hands the rows of closed buckets to `sink` and forgets them.
+    pub fn take_pool_rows(&mut self, sink: &mut dyn super::PoolRowSink) -> std::io::Result<()> {
+        sink.rows(&self.pool_rows)?;
+        self.pool_rows.clear();
+        Ok(())
+    }
+
     /// A request arrived.
     #[inline]
     pub fn arrival(&mut self, t: SimTime) {

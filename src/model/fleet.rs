@@ -353,8 +353,9 @@ impl Simulation<'_> {
         }
     }
 
-    /// Every copy of every pool, for `pools.csv`.
-    pub(super) fn instances(&self) -> Vec<PoolInstance> {
+    /// Every copy of every pool, in the order of [`PoolRow::instance`](crate::metrics::PoolRow::instance)
+    /// (the same before and after the run: copies exist for the most pods the scenario scales to).
+    pub fn instances(&self) -> Vec<PoolInstance> {
         let per_pod = self.scenario.fleet.workers_per_pod;
         self.copies
             .iter()

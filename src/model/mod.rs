@@ -25,7 +25,7 @@ mod request;
 
 use crate::engine::queue::Lane;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
-use crate::metrics::{Outcome, Recorder, RequestRecord, RequestSink, RunMeta, RunResult};
+use crate::metrics::{Outcome, PoolRowSink, Recorder, RequestRecord, RequestSink, RunMeta, RunResult};
 use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
 use pool::{ConnState, Conns, PoolCopy, Waiter};
@@ -99,8 +99,8 @@ pub enum SimError {
         /// Simulated time reached, in seconds.
         t_s: f64,
     },
-    /// Writing per-request records failed.
-    #[error("writing per-request records failed: {0}")]
+    /// Writing per-request records (or pool rows) failed.
+    #[error("writing per-request records or pool rows failed: {0}")]
     Sink(#[from] std::io::Error),
     /// The caller asked the run to stop (Ctrl-C).
     #[error("interrupted at simulated t={t_s:.3}s")]
@@ -121,6 +121,10 @@ pub struct RunOptions<'a> {
     pub max_in_flight: usize,
     /// Receives every finished request (`--requests`).
     pub sink: Option<&'a mut dyn RequestSink>,
+    /// Receives the rows of `pools.csv` as buckets close, instead of
+    /// [`RunResult::pool_rows`]: memory then no longer grows with the length
+    /// of the run times the number of pool copies.
+    pub pool_sink: Option<&'a mut dyn PoolRowSink>,
     /// Polled every few million events; returning true stops the run.
     pub should_stop: Option<&'a dyn Fn() -> bool>,
 }
@@ -133,6 +137,7 @@ impl RunOptions<'_> {
             max_events: DEFAULT_MAX_EVENTS,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sink: None,
+            pool_sink: None,
             should_stop: None,
         }
     }
@@ -557,6 +562,8 @@ impl<'s> Simulation<'s> {
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
     pub fn run(mut self, mut opts: RunOptions<'_>) -> Result<RunResult, SimError> {
         const POLL_EVERY: u64 = 1 << 22;
+        // Pool rows go to the sink in batches of about this many.
+        let flush_rows = if opts.pool_sink.is_some() { 4096 } else { usize::MAX };
         while let Some(t) = self.queue.peek_time() {
             if t >= self.end {
                 break;
@@ -591,12 +598,21 @@ impl<'s> Simulation<'s> {
             if self.requests.live() > opts.max_in_flight {
                 return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
             }
+            if self.recorder.pool_rows_pending() >= flush_rows
+                && let Some(sink) = opts.pool_sink.as_deref_mut()
+            {
+                self.recorder.take_pool_rows(sink)?;
+            }
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
         let unfinished = self.requests.live_requests();
         let fleet = self.fleet_summary();
         let instances = self.instances();
-        let rec = self.recorder.finish(end, unfinished);
+        let mut rec = self.recorder.finish(end, unfinished);
+        if let Some(sink) = opts.pool_sink.as_deref_mut() {
+            sink.rows(&rec.pool_rows)?;
+            rec.pool_rows = Vec::new();
+        }
         let mut fleet = fleet;
         fleet.database.peak_connections = rec.db_peak_connections;
         fleet.database.refusals = rec.db_refusals;

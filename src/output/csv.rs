@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::{Bucket, PoolInstance, PoolRow, RequestRecord, RequestSink};
+use crate::metrics::{Bucket, PoolInstance, PoolRow, PoolRowSink, RequestRecord, RequestSink};
 
 /// Column names of `timeline.csv`, in order.
 pub const TIMELINE_COLUMNS: &[&str] = &[
@@ -77,22 +77,50 @@ pub const POOL_COLUMNS: &[&str] = &["t_s", "pool", "pod", "worker", "used", "idl
 /// Writes `pools.csv`: one row per bucket and pool copy, long format (`pod` and
 /// `worker` are empty for copies that are not per pod or per worker). `used`
 /// and `waiting` are the bucket's maxima, `idle` its value at the bucket's end.
-pub fn write_pools<W: Write>(mut w: W, instances: &[PoolInstance], rows: &[PoolRow]) -> io::Result<()> {
-    writeln!(w, "{}", POOL_COLUMNS.join(","))?;
-    for r in rows {
-        let i = &instances[r.instance as usize];
-        write!(w, "{:.3},{},", r.t_s, i.pool)?;
-        match i.pod {
-            Some(p) => write!(w, "{p},")?,
-            None => write!(w, ",")?,
-        }
-        match i.worker {
-            Some(k) => write!(w, "{k},")?,
-            None => write!(w, ",")?,
-        }
-        writeln!(w, "{},{},{},{}", r.used_max, r.idle, r.waiting_max, r.timeouts)?;
+pub fn write_pools<W: Write>(w: W, instances: &[PoolInstance], rows: &[PoolRow]) -> io::Result<()> {
+    let mut csv = PoolCsv::new(w, instances)?;
+    csv.rows(rows)?;
+    csv.finish().map(drop)
+}
+
+/// Streams `pools.csv` while a run goes on (see [`write_pools`] for the columns).
+pub struct PoolCsv<'i, W: Write> {
+    out: W,
+    instances: &'i [PoolInstance],
+}
+
+impl<'i, W: Write> PoolCsv<'i, W> {
+    /// Writes the header; rows name their copy from `instances`.
+    pub fn new(mut out: W, instances: &'i [PoolInstance]) -> io::Result<Self> {
+        writeln!(out, "{}", POOL_COLUMNS.join(","))?;
+        Ok(PoolCsv { out, instances })
     }
-    w.flush()
+
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> PoolRowSink for PoolCsv<'_, W> {
+    fn rows(&mut self, rows: &[PoolRow]) -> io::Result<()> {
+        let w = &mut self.out;
+        for r in rows {
+            let i = &self.instances[r.instance as usize];
+            write!(w, "{:.3},{},", r.t_s, i.pool)?;
+            match i.pod {
+                Some(p) => write!(w, "{p},")?,
+                None => write!(w, ",")?,
+            }
+            match i.worker {
+                Some(k) => write!(w, "{k},")?,
+                None => write!(w, ",")?,
+            }
+            writeln!(w, "{},{},{},{}", r.used_max, r.idle, r.waiting_max, r.timeouts)?;
+        }
+        Ok(())
+    }
 }
 
 /// Streams `requests.csv`: one row per finished request.

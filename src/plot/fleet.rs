@@ -25,7 +25,7 @@ use super::{
     PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure, fmt_num,
     nice_step, ticks,
 };
-use crate::metrics::{PoolRow, RunResult};
+use crate::metrics::{PoolInstance, PoolRow, PoolRowSink, RunResult};
 
 /// Timeline columns the database figure reads.
 const OPEN: &str = "db_connections_open";
@@ -94,6 +94,79 @@ pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
         draw_pods_header(&head, r, &g)?;
         draw_grid(&body, &g, plot_h)
     })
+}
+
+/// Keeps, of the pool rows streaming by, what [`pods_png`] draws: per bucket,
+/// one row per pod (and one for the shared pools) whose `used_max` is the sum
+/// over the pod's copies, under the instance of the pod's first copy. The figure
+/// drawn from these rows is the one all the rows give when every pool has a
+/// `max_size` in the summary (as in every run; the figure otherwise falls back
+/// on each copy's largest use, which these rows no longer hold): a fleet of 100 copies in 20 pods
+/// keeps a fifth of the rows, and the copies' rows themselves go to `pools.csv`.
+pub struct PodRows {
+    /// The first copy of each copy's pod (the shared pools count as one pod).
+    first_of: Vec<u32>,
+    rows: Vec<PoolRow>,
+    /// The bucket being read: its time, and the sums per first copy, with the
+    /// first copies seen in it.
+    t_s: Option<f64>,
+    sums: Vec<u64>,
+    touched: Vec<u32>,
+    in_bucket: Vec<bool>,
+}
+
+impl PodRows {
+    /// A reducer for a run with these pool copies.
+    pub fn new(instances: &[PoolInstance]) -> PodRows {
+        let mut first: BTreeMap<Option<u32>, u32> = BTreeMap::new();
+        let first_of =
+            (0..instances.len() as u32).map(|i| *first.entry(instances[i as usize].pod).or_insert(i)).collect();
+        let n = instances.len();
+        PodRows {
+            first_of,
+            rows: Vec::new(),
+            t_s: None,
+            sums: vec![0; n],
+            touched: Vec::new(),
+            in_bucket: vec![false; n],
+        }
+    }
+
+    /// Ends the bucket being read.
+    fn flush(&mut self) {
+        let Some(t_s) = self.t_s.take() else { return };
+        self.touched.sort_unstable();
+        for &first in &self.touched {
+            self.in_bucket[first as usize] = false;
+            let used = std::mem::take(&mut self.sums[first as usize]);
+            let used_max = u32::try_from(used).unwrap_or(u32::MAX);
+            self.rows.push(PoolRow { t_s, instance: first, used_max, idle: 0, waiting_max: 0, timeouts: 0 });
+        }
+        self.touched.clear();
+    }
+
+    /// The reduced rows.
+    pub fn finish(mut self) -> Vec<PoolRow> {
+        self.flush();
+        self.rows
+    }
+}
+
+impl PoolRowSink for PodRows {
+    fn rows(&mut self, rows: &[PoolRow]) -> std::io::Result<()> {
+        for row in rows {
+            let Some(&first) = self.first_of.get(row.instance as usize) else { continue };
+            if self.t_s.is_some_and(|t| t.to_bits() != row.t_s.to_bits()) {
+                self.flush();
+            }
+            self.t_s = Some(row.t_s);
+            if !std::mem::replace(&mut self.in_bucket[first as usize], true) {
+                self.touched.push(first);
+            }
+            self.sums[first as usize] += u64::from(row.used_max);
+        }
+        Ok(())
+    }
 }
 
 /// The database limit, as the label of its lines reads it.
@@ -750,6 +823,27 @@ mod tests {
             let (w, h) = size(&pods);
             assert_eq!(w, WIDTH, "{name}");
             assert!((300..=1100).contains(&h), "{name}: height {h}");
+        }
+    }
+
+    /// `sim run` keeps only the per-pod sums while pools.csv streams: the
+    /// figure must be the one all the rows give, whatever the batches.
+    #[test]
+    fn per_pod_rows_draw_the_same_figure_as_all_rows() {
+        for (name, r) in cases().into_iter().chain([("small fleet", fleet(20, 60))]) {
+            let odd_rows = r.pool_rows.iter().any(|p| !p.t_s.is_finite() || p.instance as usize >= r.instances.len());
+            let unsized_pool =
+                r.instances.iter().any(|i| !r.fleet.pools.iter().any(|p| p.name == i.pool && p.max_size > 0));
+            if odd_rows || unsized_pool {
+                continue; // drawn too, but not what a run streams (every pool of a run has a size)
+            }
+            let mut pods = PodRows::new(&r.instances);
+            for batch in r.pool_rows.chunks(7) {
+                pods.rows(batch).unwrap();
+            }
+            let reduced = RunResult { pool_rows: pods.finish(), ..r.clone() };
+            assert!(reduced.pool_rows.len() <= r.pool_rows.len(), "{name}");
+            assert!(pods_png(&reduced).unwrap() == pods_png(&r).unwrap(), "{name}: the figures differ");
         }
     }
 
