@@ -10,7 +10,9 @@
 //!
 //! Cases (scenarios in `--dir`, default `benches/scenarios/`):
 //! - `single-pool-10m.yaml`: requests and events per CPU-second (target >= 10 M req/CPU-s);
-//! - `memory.yaml` for 1 h and for 24 h: peak RSS (targets: within 10 %, < 100 MB);
+//! - `memory.yaml` (one pool) and `memory-fleet.yaml` (100 pool copies) for 1 h and
+//!   for 24 h: peak RSS (targets: within 10 %, < 100 MB). Pool rows leave the run as
+//!   buckets close, as `sim run` streams them to pools.csv;
 //! - `sim run scenarios/lab04.yaml` with its PNGs: startup (target well under 1 s);
 //! - `sim sweep sweep.yaml --set pool.max_size=1..40:1 -r 10 --jobs 1` vs `--jobs 2`:
 //!   speed-up (target >= 1.8) and identical output bytes, on 400 runs (the sweeps
@@ -105,19 +107,25 @@ fn suite(args: &Args, runs: u32, exe: &Path, scratch: &Path) -> Result<u8> {
     let rate = s.requests / s.cpu_s / 1e6;
     row(out, label, &s, &format!(">= 10 Mreq/CPU-s: {}", verdict(rate >= 10.0)))?;
 
-    // 2. Memory: the same scenario for 1 h and 24 h.
-    let memory = args.dir.join("memory.yaml");
-    let short = measure(runs, || child_sample(exe, &memory, &["duration=1h".into()], None))?;
-    let long = measure(runs, || child_sample(exe, &memory, &["duration=24h".into()], None))?;
-    row(out, "memory, 1 h simulated", &short, "")?;
-    let ratio = long.peak_rss_kb / short.peak_rss_kb;
-    let ok = (ratio - 1.0).abs() <= 0.10 && long.peak_rss_kb < 100.0 * 1024.0;
-    row(
-        out,
-        "memory, 24 h simulated",
-        &long,
-        &format!("RSS within 10 % of 1 h ({ratio:.3}x), < 100 MB: {}", verdict(ok)),
-    )?;
+    // 2. Memory: the same scenario for 1 h and 24 h, for one pool and for a fleet.
+    for (file, what) in [("memory.yaml", "memory"), ("memory-fleet.yaml", "memory, fleet")] {
+        let memory = args.dir.join(file);
+        if !memory.exists() {
+            writeln!(out, "{:<34} skipped: {} does not exist", what, memory.display())?;
+            continue;
+        }
+        let short = measure(runs, || child_sample(exe, &memory, &["duration=1h".into()], None))?;
+        let long = measure(runs, || child_sample(exe, &memory, &["duration=24h".into()], None))?;
+        row(out, &format!("{what}, 1 h simulated"), &short, "")?;
+        let ratio = long.peak_rss_kb / short.peak_rss_kb;
+        let ok = (ratio - 1.0).abs() <= 0.10 && long.peak_rss_kb < 100.0 * 1024.0;
+        row(
+            out,
+            &format!("{what}, 24 h simulated"),
+            &long,
+            &format!("RSS within 10 % of 1 h ({ratio:.3}x), < 100 MB: {}", verdict(ok)),
+        )?;
+    }
 
     // 3. Startup: `sim run` with plots, the whole process.
     let startup_out = scratch.join("startup");
@@ -287,7 +295,11 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -
         }
         None => {
             let s = scenario::load_with_overrides(file, &overrides)?;
-            let result = Simulation::new(&s, s.seed).run(RunOptions::seed(s.seed))?;
+            // Pool rows leave as buckets close, as `sim run` streams them to pools.csv.
+            let mut discard = DiscardRows;
+            let mut opts = RunOptions::seed(s.seed);
+            opts.pool_sink = Some(&mut discard);
+            let result = Simulation::new(&s, s.seed).run(opts)?;
             let summary = summary_value(&result);
             let requests = lookup(&summary, "requests.total").and_then(Value::as_f64).unwrap_or(0.0);
             (requests, result.meta.events as f64)
@@ -312,6 +324,15 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -
 }
 
 type OsArg = std::ffi::OsString;
+
+/// Drops the pool rows: the benchmark measures the engine, not the CSV writer.
+struct DiscardRows;
+
+impl crate::metrics::PoolRowSink for DiscardRows {
+    fn rows(&mut self, _: &[crate::metrics::PoolRow]) -> io::Result<()> {
+        Ok(())
+    }
+}
 
 /// CPU time (user + system) of this process so far, from `/proc/self/stat`.
 /// Linux reports it in ticks of 1/100 s to user space (USER_HZ), whatever the kernel's HZ.
