@@ -41,7 +41,7 @@ fn a_child_run_refuses_an_unknown_key_with_exit_code_2() {
 
 #[test]
 fn every_benchmark_scenario_is_valid() {
-    for f in ["single-pool-10m.yaml", "memory.yaml", "sweep.yaml"] {
+    for f in ["single-pool-10m.yaml", "memory.yaml", "memory-fleet.yaml", "sweep.yaml", "fleet-day.yaml"] {
         poolsim::scenario::load(&repo("benches/scenarios").join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
     }
 }
