@@ -5,7 +5,11 @@
 # The 503 fractions and mean waits must agree (within sampling noise: the peers
 # use their own random numbers): the speed comparison is also an agreement check.
 #
-#   bash benches/peers/run.sh [SIMPY_REQUESTS]     (default 200000; SimPy is ~100x slower)
+#   bash benches/peers/run.sh [SIMPY_REQUESTS] [RUNS]
+#
+# SIMPY_REQUESTS defaults to 200000 (SimPy is ~100x slower). The three programs
+# run RUNS times (default 5), interleaved, and each line shown is the median run
+# by requests per CPU-second: on a shared machine one run can be off by 10 %.
 #
 # Sets up a venv in target/peers-venv (SimPy from requirements.txt) and builds the
 # hand loop into target/handloop; run from anywhere.
@@ -13,6 +17,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 simpy_n="${1:-200000}"
+runs="${2:-5}"
 venv="$root/target/peers-venv"
 
 if [ ! -x "$venv/bin/python" ]; then
@@ -31,8 +36,10 @@ cpu_of() {
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 
-cpu=$(cpu_of target/release/sim run benches/scenarios/single-pool-10m.yaml --no-plots -q --out "$tmp/poolsim")
-poolsim_line=$("$venv/bin/python" - "$tmp/poolsim/summary.json" "$cpu" <<'PY'
+poolsim_once() {
+  local cpu
+  cpu=$(cpu_of target/release/sim run benches/scenarios/single-pool-10m.yaml --no-plots -q --out "$tmp/poolsim")
+  "$venv/bin/python" - "$tmp/poolsim/summary.json" "$cpu" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 cpu = float(sys.argv[2])
@@ -42,14 +49,27 @@ print(f"poolsim   requests {n}  503 fraction {s['requests']['timed_out'] / n:.5f
       f"mean acquire wait {s['acquire_wait_ms']['mean']:.1f} ms  events {s['events']}  "
       f"CPU {cpu:.2f} s  {n / cpu:.0f} requests/CPU-s")
 PY
-)
-handloop_line=$(target/handloop/release/handloop 10000000 1)
-simpy_line=$("$venv/bin/python" benches/peers/simpy_pool.py "$simpy_n" 1)
+}
+rate() { sed -E 's/.* ([0-9,]+) requests\/CPU-s.*/\1/' <<<"$1" | tr -d ,; }
+# The median of the lines given, by requests per CPU-second.
+median() {
+  local line
+  for line in "$@"; do echo "$(rate "$line") $line"; done | sort -n | awk -v n=$# 'NR == int((n + 1) / 2)' | cut -d' ' -f2-
+}
+poolsim_lines=(); handloop_lines=(); simpy_lines=()
+for _ in $(seq "$runs"); do
+  poolsim_lines+=("$(poolsim_once)")
+  handloop_lines+=("$(target/handloop/release/handloop 10000000 1)")
+  simpy_lines+=("$("$venv/bin/python" benches/peers/simpy_pool.py "$simpy_n" 1)")
+done
+poolsim_line=$(median "${poolsim_lines[@]}")
+handloop_line=$(median "${handloop_lines[@]}")
+simpy_line=$(median "${simpy_lines[@]}")
 
+echo "median of $runs interleaved runs each:"
 echo "$poolsim_line"
 echo "$handloop_line"
 echo "$simpy_line"
-rate() { sed -E 's/.* ([0-9,]+) requests\/CPU-s.*/\1/' <<<"$1" | tr -d ,; }
 p=$(rate "$poolsim_line"); h=$(rate "$handloop_line"); s=$(rate "$simpy_line")
 awk -v p="$p" -v h="$h" -v s="$s" 'BEGIN {
   printf "ratio     poolsim / hand loop = %.2f, poolsim / SimPy = %.0f (requests per CPU-second)\n", p / h, p / s }'
