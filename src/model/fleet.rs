@@ -100,7 +100,7 @@ impl Simulation<'_> {
         let epoch = j.epoch;
         for copy in 0..copies {
             let phase = offset.unwrap_or_else(|| SimDuration::from_secs_f64(every.as_secs_f64() * j.rng.unit()));
-            self.queue.push(at.max(self.now) + phase, Event::JobRun { job, copy, epoch });
+            self.queue.push_timer(at.max(self.now) + phase, Event::JobRun { job, copy, epoch });
         }
     }
 
@@ -126,7 +126,7 @@ impl Simulation<'_> {
             return;
         }
         let epoch = self.jobs[job as usize].epoch;
-        self.queue.push(now + spec.every, Event::JobRun { job, copy, epoch });
+        self.queue.push_timer(now + spec.every, Event::JobRun { job, copy, epoch });
         let (_, stride) = self.job_copies(job as usize);
         let worker = copy * stride;
         if worker / self.scenario.fleet.workers_per_pod >= self.active_pods {

@@ -1217,7 +1217,7 @@ impl<'s> Simulation<'s> {
         let timeout = self.pools[copy.pool as usize].idle_timeout;
         if timeout != SimDuration::MAX && !copy.idle_check_armed {
             copy.idle_check_armed = true;
-            self.queue.push(now + timeout, Event::IdleCheck { instance });
+            self.queue.push_timer(now + timeout, Event::IdleCheck { instance });
         }
     }
 
@@ -1238,7 +1238,7 @@ impl<'s> Simulation<'s> {
             let due = self.conns.get(conn).since + timeout;
             if due > now {
                 self.copies[instance as usize].idle_check_armed = true;
-                self.queue.push(due, Event::IdleCheck { instance });
+                self.queue.push_timer(due, Event::IdleCheck { instance });
                 return;
             }
             self.copies[instance as usize].idle.pop_front();
