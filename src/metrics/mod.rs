@@ -4,7 +4,9 @@
 //!
 //! Memory is O(buckets): per-request data is folded into HDR histograms as it
 //! happens (one live histogram per timeline bucket, reset when the bucket closes)
-//! and is never stored, unless a [`RequestSink`] streams it out.
+//! and is never stored, unless a [`RequestSink`] streams it out. The per-copy
+//! rows of `pools.csv` are kept only until a [`PoolRowSink`] takes them (when
+//! the run was given one), so a fleet's memory does not grow with copies × buckets.
 
 mod histogram;
 mod recorder;

@@ -52,6 +52,7 @@ pub struct Recorder {
     leaked: u32,
     // Per pool copy, for `pools.csv`.
     copies: Vec<CopyLevels>,
+    /// Rows of closed buckets, until the run hands them to its pool-row sink (or to the end).
     pool_rows: Vec<PoolRow>,
 }
 
