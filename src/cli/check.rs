@@ -229,6 +229,7 @@ fn check_file(job: &Job, args: &Args, tol: Tolerance, should_stop: &dyn Fn() -> 
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         sink: None,
         pool_sink: None,
+        timeline_sink: None,
         should_stop: Some(should_stop),
     };
     let result = match Simulation::new(&s, seed).run(opts) {

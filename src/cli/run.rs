@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 
 use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
-use crate::metrics::{PoolRow, PoolRowSink, RunResult};
+use crate::metrics::{Bucket, PoolRow, PoolRowSink, RunResult, TimelineSink};
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
-use crate::output::csv::{PoolCsv, RequestCsv, write_timeline};
+use crate::output::csv::{PoolCsv, RequestCsv, TimelineCsv};
 use crate::output::json::write_summary;
-use crate::plot::{self, fleet::PodRows};
+use crate::plot::{self, PlotTimeline, fleet::PodRows};
 use crate::scenario::{self, Scenario, units::parse_duration};
 
 /// Arguments of `sim run`.
@@ -80,6 +80,9 @@ pub fn run(args: &Args) -> Result<u8> {
     let (pools_file, w) = Streamed::create(&out.join("pools.csv"))?;
     let mut pools =
         PoolStream { csv: PoolCsv::new(w, &instances)?, pods: (!args.no_plots).then(|| PodRows::new(&instances)) };
+    // timeline.csv too; the figures keep a copy of bounded size.
+    let (timeline_file, w) = Streamed::create(&out.join("timeline.csv"))?;
+    let mut timeline = TimelineStream { csv: TimelineCsv::new(w)?, plot: (!args.no_plots).then(PlotTimeline::default) };
     let stop = super::interrupt::flag();
     let progress = super::progress::Progress::new(&scenario.name);
     let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -89,6 +92,7 @@ pub fn run(args: &Args) -> Result<u8> {
         max_in_flight: crate::model::DEFAULT_MAX_IN_FLIGHT,
         sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
         pool_sink: Some(&mut pools),
+        timeline_sink: Some(&mut timeline),
         should_stop: Some(&should_stop),
     };
     let mut result = sim.run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
@@ -99,9 +103,15 @@ pub fn run(args: &Args) -> Result<u8> {
     }
     pools.csv.finish().context("writing pools.csv")?;
     pools_file.commit()?;
-    // What the pods figure draws (pools.csv itself is in place already).
+    timeline.csv.finish().context("writing timeline.csv")?;
+    timeline_file.commit()?;
+    // What the figures draw (the CSVs themselves are in place already).
     result.pool_rows = pools.pods.map(PodRows::finish).unwrap_or_default();
-    let written = write_outputs(&result, &out, !args.no_plots)?;
+    let merged = timeline.plot.map(PlotTimeline::finish).map(|(rows, merge)| {
+        result.timeline = rows;
+        merge
+    });
+    let written = write_outputs(&result, &out, merged)?;
     for warning in &result.fleet.warnings {
         let _ = writeln!(io::stderr(), "warning: {warning}");
     }
@@ -127,14 +137,39 @@ impl<W: Write> PoolRowSink for PoolStream<'_, W> {
     }
 }
 
-/// Writes timeline.csv, summary.json and (optionally) the six PNGs, the pods
-/// figure from `r.pool_rows` (per-pod rows are enough); returns the names of
-/// the files written by the run, pools.csv included (streamed during the run).
-fn write_outputs(r: &RunResult, out: &Path, plots: bool) -> Result<Vec<&'static str>> {
-    write_atomic(&out.join("timeline.csv"), |w| write_timeline(w, &r.timeline))?;
+/// `timeline.csv` and the figures' copy of the timeline, fed as buckets close.
+struct TimelineStream<W: Write> {
+    csv: TimelineCsv<W>,
+    plot: Option<PlotTimeline>,
+}
+
+impl<W: Write> TimelineSink for TimelineStream<W> {
+    fn rows(&mut self, rows: &[Bucket]) -> io::Result<()> {
+        self.csv.rows(rows)?;
+        match &mut self.plot {
+            Some(plot) => plot.rows(rows),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Writes summary.json and, when `plots` gives how many buckets each row of
+/// `r.timeline` stands for, the six PNGs (the pods figure from `r.pool_rows`:
+/// per-pod rows are enough); returns the names of the files written by the
+/// run, timeline.csv and pools.csv included (streamed during the run).
+fn write_outputs(r: &RunResult, out: &Path, plots: Option<u32>) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
     let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
-    if plots {
+    if let Some(merge) = plots {
+        // A long run's figures are drawn as with buckets `merge` times wider.
+        let mut view;
+        let r = if merge > 1 {
+            view = r.clone();
+            view.meta.bucket_s *= f64::from(merge);
+            &view
+        } else {
+            r
+        };
         type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
         let figures: [(&str, Render); 6] = [
             ("latency.png", plot::latency_png),

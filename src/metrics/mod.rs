@@ -80,6 +80,12 @@ pub trait PoolRowSink {
     fn rows(&mut self, rows: &[PoolRow]) -> std::io::Result<()>;
 }
 
+/// Receives the timeline's rows while the run goes on (see [`PoolRowSink`]).
+pub trait TimelineSink {
+    /// Takes the rows of closed buckets, in order; an error stops the run.
+    fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()>;
+}
+
 /// One row of the timeline: what happened during `[t_s, t_s + bucket)`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Bucket {
@@ -127,6 +133,50 @@ pub struct Bucket {
     pub leaked_connections: u32,
     /// Retries clients scheduled (after a failure or their own timeout).
     pub retries: u64,
+}
+
+impl Bucket {
+    /// Folds the next bucket into this one, as one wider bucket would read,
+    /// this one standing for `n_self` buckets of the run and `next` for
+    /// `n_next`: counts add up, maxima and minima keep the extreme, means are
+    /// weighted by those numbers, end-of-bucket levels and running totals take
+    /// the later value. Percentiles cannot be merged exactly: the larger of the
+    /// two is kept (what a figure of the worst bucket shows).
+    pub fn merge(&mut self, next: &Bucket, n_self: u32, n_next: u32) {
+        let (a, b) = (f64::from(n_self), f64::from(n_next));
+        let mean = |x: f64, y: f64| (x * a + y * b) / (a + b);
+        let max_opt = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+        self.arrivals += next.arrivals;
+        self.ok += next.ok;
+        self.timed_out += next.timed_out;
+        self.failed += next.failed;
+        self.db_pool_used_size_max = self.db_pool_used_size_max.max(next.db_pool_used_size_max);
+        self.db_pool_used_size_mean = mean(self.db_pool_used_size_mean, next.db_pool_used_size_mean);
+        self.db_pool_free_size_min = self.db_pool_free_size_min.min(next.db_pool_free_size_min);
+        self.db_pool_waiting_requests_max = self.db_pool_waiting_requests_max.max(next.db_pool_waiting_requests_max);
+        self.db_pool_waiting_requests_mean =
+            mean(self.db_pool_waiting_requests_mean, next.db_pool_waiting_requests_mean);
+        self.db_pool_max_size = next.db_pool_max_size;
+        self.db_pool_exhaustion_total = next.db_pool_exhaustion_total;
+        self.latency_ms = match (self.latency_ms, next.latency_ms) {
+            (Some(a), Some(b)) => {
+                Some(Percentiles { p50: a.p50.max(b.p50), p95: a.p95.max(b.p95), p99: a.p99.max(b.p99) })
+            }
+            (a, b) => a.or(b),
+        };
+        self.acquire_wait_ms_p99 = max_opt(self.acquire_wait_ms_p99, next.acquire_wait_ms_p99);
+        self.refused += next.refused;
+        self.statement_timeout += next.statement_timeout;
+        self.terminated += next.terminated;
+        self.db_connections_open = self.db_connections_open.max(next.db_connections_open);
+        self.db_connections_usable = next.db_connections_usable;
+        self.db_refusals += next.db_refusals;
+        self.leaked_connections = next.leaked_connections;
+        self.retries += next.retries;
+    }
 }
 
 /// One row of `pools.csv`: one copy of a pool during one bucket.

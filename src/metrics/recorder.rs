@@ -213,6 +213,19 @@ impl Recorder {
         self.bucket_end += self.width;
     }
 
+    /// Timeline rows of closed buckets not yet handed out.
+    #[inline]
+    pub fn timeline_pending(&self) -> usize {
+        self.timeline.len()
+    }
+
+    /// Hands the timeline rows of closed buckets to `sink` and forgets them.
+    pub fn take_timeline(&mut self, sink: &mut dyn super::TimelineSink) -> std::io::Result<()> {
+        sink.rows(&self.timeline)?;
+        self.timeline.clear();
+        Ok(())
+    }
+
     /// Rows of closed buckets not yet handed out (see [`take_pool_rows`](Self::take_pool_rows)).
     #[inline]
     pub fn pool_rows_pending(&self) -> usize {
@@ -363,7 +376,9 @@ impl Recorder {
         if end > self.bucket_start {
             self.bucket_end = end;
             self.close_bucket();
-        } else if self.timeline.is_empty() || self.bucket_has_data() {
+        } else if self.bucket_start == SimTime::ZERO || self.bucket_has_data() {
+            // (`bucket_start` is still zero exactly when no bucket was closed:
+            // the rows themselves may have gone to a sink already.)
             // A run that ends exactly at a bucket boundary (its last events at
             // that instant) or at time zero still reports that bucket, over its
             // nominal width: what happened at `end` is not dropped.

@@ -25,7 +25,7 @@ mod request;
 
 use crate::engine::queue::Lane;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
-use crate::metrics::{Outcome, PoolRowSink, Recorder, RequestRecord, RequestSink, RunMeta, RunResult};
+use crate::metrics::{Outcome, PoolRowSink, Recorder, RequestRecord, RequestSink, RunMeta, RunResult, TimelineSink};
 use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
 use pool::{ConnState, Conns, PoolCopy, Waiter};
@@ -125,6 +125,9 @@ pub struct RunOptions<'a> {
     /// [`RunResult::pool_rows`]: memory then no longer grows with the length
     /// of the run times the number of pool copies.
     pub pool_sink: Option<&'a mut dyn PoolRowSink>,
+    /// Receives the timeline's rows as buckets close, instead of
+    /// [`RunResult::timeline`] (which is then empty).
+    pub timeline_sink: Option<&'a mut dyn TimelineSink>,
     /// Polled every few million events; returning true stops the run.
     pub should_stop: Option<&'a dyn Fn() -> bool>,
 }
@@ -138,6 +141,7 @@ impl RunOptions<'_> {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sink: None,
             pool_sink: None,
+            timeline_sink: None,
             should_stop: None,
         }
     }
@@ -562,8 +566,10 @@ impl<'s> Simulation<'s> {
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
     pub fn run(mut self, mut opts: RunOptions<'_>) -> Result<RunResult, SimError> {
         const POLL_EVERY: u64 = 1 << 22;
-        // Pool rows go to the sink in batches of about this many.
-        let flush_rows = if opts.pool_sink.is_some() { 4096 } else { usize::MAX };
+        // Rows of closed buckets go to their sinks in batches of about this many.
+        const FLUSH_ROWS: usize = 4096;
+        let flush_pools = if opts.pool_sink.is_some() { FLUSH_ROWS } else { usize::MAX };
+        let flush_timeline = if opts.timeline_sink.is_some() { FLUSH_ROWS } else { usize::MAX };
         while let Some(t) = self.queue.peek_time() {
             if t >= self.end {
                 break;
@@ -598,10 +604,15 @@ impl<'s> Simulation<'s> {
             if self.requests.live() > opts.max_in_flight {
                 return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
             }
-            if self.recorder.pool_rows_pending() >= flush_rows
+            if self.recorder.pool_rows_pending() >= flush_pools
                 && let Some(sink) = opts.pool_sink.as_deref_mut()
             {
                 self.recorder.take_pool_rows(sink)?;
+            }
+            if self.recorder.timeline_pending() >= flush_timeline
+                && let Some(sink) = opts.timeline_sink.as_deref_mut()
+            {
+                self.recorder.take_timeline(sink)?;
             }
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
@@ -612,6 +623,10 @@ impl<'s> Simulation<'s> {
         if let Some(sink) = opts.pool_sink.as_deref_mut() {
             sink.rows(&rec.pool_rows)?;
             rec.pool_rows = Vec::new();
+        }
+        if let Some(sink) = opts.timeline_sink.as_deref_mut() {
+            sink.rows(&rec.timeline)?;
+            rec.timeline = Vec::new();
         }
         let mut fleet = fleet;
         fleet.database.peak_connections = rec.db_peak_connections;

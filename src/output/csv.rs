@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::{Bucket, PoolInstance, PoolRow, PoolRowSink, RequestRecord, RequestSink};
+use crate::metrics::{Bucket, PoolInstance, PoolRow, PoolRowSink, RequestRecord, RequestSink, TimelineSink};
 
 /// Column names of `timeline.csv`, in order.
 pub const TIMELINE_COLUMNS: &[&str] = &[
@@ -34,41 +34,68 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
 ];
 
 /// Writes the timeline; an empty cell means "no request finished in this bucket".
-pub fn write_timeline<W: Write>(mut w: W, timeline: &[Bucket]) -> io::Result<()> {
-    writeln!(w, "{}", TIMELINE_COLUMNS.join(","))?;
-    for b in timeline {
-        write!(
-            w,
-            "{:.3},{},{},{},{},{},{:.3},{},{},{:.3},{},{},",
-            b.t_s,
-            b.arrivals,
-            b.ok,
-            b.timed_out,
-            b.failed,
-            b.db_pool_used_size_max,
-            b.db_pool_used_size_mean,
-            b.db_pool_free_size_min,
-            b.db_pool_waiting_requests_max,
-            b.db_pool_waiting_requests_mean,
-            b.db_pool_max_size,
-            b.db_pool_exhaustion_total,
-        )?;
-        match b.latency_ms {
-            Some(p) => write!(w, "{:.3},{:.3},{:.3},", p.p50, p.p95, p.p99)?,
-            None => write!(w, ",,,")?,
-        }
-        match b.acquire_wait_ms_p99 {
-            Some(x) => write!(w, "{x:.3},")?,
-            None => write!(w, ",")?,
-        }
-        write!(w, "{},{},{},{},", b.refused, b.statement_timeout, b.terminated, b.db_connections_open)?;
-        match b.db_connections_usable {
-            Some(u) => write!(w, "{u},")?,
-            None => write!(w, ",")?,
-        }
-        writeln!(w, "{},{},{}", b.db_refusals, b.leaked_connections, b.retries)?;
+pub fn write_timeline<W: Write>(w: W, timeline: &[Bucket]) -> io::Result<()> {
+    let mut csv = TimelineCsv::new(w)?;
+    csv.rows(timeline)?;
+    csv.finish().map(drop)
+}
+
+/// Streams `timeline.csv` while a run goes on (see [`write_timeline`]).
+pub struct TimelineCsv<W: Write> {
+    out: W,
+}
+
+impl<W: Write> TimelineCsv<W> {
+    /// Writes the header.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        writeln!(out, "{}", TIMELINE_COLUMNS.join(","))?;
+        Ok(TimelineCsv { out })
     }
-    w.flush()
+
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> TimelineSink for TimelineCsv<W> {
+    fn rows(&mut self, timeline: &[Bucket]) -> io::Result<()> {
+        let w = &mut self.out;
+        for b in timeline {
+            write!(
+                w,
+                "{:.3},{},{},{},{},{},{:.3},{},{},{:.3},{},{},",
+                b.t_s,
+                b.arrivals,
+                b.ok,
+                b.timed_out,
+                b.failed,
+                b.db_pool_used_size_max,
+                b.db_pool_used_size_mean,
+                b.db_pool_free_size_min,
+                b.db_pool_waiting_requests_max,
+                b.db_pool_waiting_requests_mean,
+                b.db_pool_max_size,
+                b.db_pool_exhaustion_total,
+            )?;
+            match b.latency_ms {
+                Some(p) => write!(w, "{:.3},{:.3},{:.3},", p.p50, p.p95, p.p99)?,
+                None => write!(w, ",,,")?,
+            }
+            match b.acquire_wait_ms_p99 {
+                Some(x) => write!(w, "{x:.3},")?,
+                None => write!(w, ",")?,
+            }
+            write!(w, "{},{},{},{},", b.refused, b.statement_timeout, b.terminated, b.db_connections_open)?;
+            match b.db_connections_usable {
+                Some(u) => write!(w, "{u},")?,
+                None => write!(w, ",")?,
+            }
+            writeln!(w, "{},{},{}", b.db_refusals, b.leaked_connections, b.retries)?;
+        }
+        Ok(())
+    }
 }
 
 /// Column names of `pools.csv`, in order.

@@ -135,6 +135,75 @@ pub(crate) fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), Plot
     Ok(png)
 }
 
+/// Rows a [`PlotTimeline`] keeps before it merges them two by two.
+const KEEP_ROWS: usize = 4096;
+
+/// Keeps, of the timeline rows streaming by, a copy the figures can draw in
+/// bounded memory: every row up to `KEEP_ROWS`; past that, consecutive rows
+/// merged two by two ([`Bucket::merge`]) as often as needed, so the figures of
+/// a long run are those of the same run with buckets 2, 4, 8, ... times wider
+/// (they draw at most 1,000 columns anyway). A run of up to `KEEP_ROWS`
+/// buckets gets exactly the figures all its rows give.
+#[derive(Debug, Default)]
+pub struct PlotTimeline {
+    rows: Vec<Bucket>,
+    /// Buckets of the run per kept row (a power of two; 0 until the first row).
+    merge: u32,
+    /// The row being gathered, and how many buckets it holds so far.
+    pending: Option<(Bucket, u32)>,
+}
+
+impl PlotTimeline {
+    /// Takes the next bucket of the run.
+    fn push(&mut self, b: &Bucket) {
+        self.merge = self.merge.max(1);
+        let (mut acc, n) = match self.pending.take() {
+            None => (b.clone(), 1),
+            Some((mut acc, n)) => {
+                acc.merge(b, n, 1);
+                (acc, n + 1)
+            }
+        };
+        if n < self.merge {
+            self.pending = Some((acc, n));
+            return;
+        }
+        self.rows.push(std::mem::take(&mut acc));
+        if self.rows.len() > KEEP_ROWS {
+            let rows = std::mem::take(&mut self.rows);
+            for pair in rows.chunks(2) {
+                let mut row = pair[0].clone();
+                if let Some(next) = pair.get(1) {
+                    row.merge(next, self.merge, self.merge);
+                    self.rows.push(row);
+                } else {
+                    // An odd row out: it gathers the next buckets up to the new width.
+                    self.pending = Some((row, self.merge));
+                }
+            }
+            self.merge *= 2;
+        }
+    }
+
+    /// The rows kept, and how many buckets of the run each stands for (the
+    /// last one may stand for fewer).
+    pub fn finish(mut self) -> (Vec<Bucket>, u32) {
+        if let Some((row, _)) = self.pending.take() {
+            self.rows.push(row);
+        }
+        (self.rows, self.merge.max(1))
+    }
+}
+
+impl crate::metrics::TimelineSink for PlotTimeline {
+    fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()> {
+        for b in rows {
+            self.push(b);
+        }
+        Ok(())
+    }
+}
+
 /// Names the run in single figures, which may be viewed on their own.
 fn title_suffix(r: &RunResult) -> String {
     format!(" — {} (seed {})", clip(&r.meta.name, 60), r.meta.seed)
@@ -843,5 +912,43 @@ mod tests {
             assert_eq!(fmt_num(v), s);
         }
         assert_eq!((fmt_num(1e12), fmt_num(2.5e-5), fmt_num(f64::NAN)), ("1e12".into(), "2.5e-5".into(), "—".into()));
+    }
+
+    fn feed(rows: &[Bucket]) -> (Vec<Bucket>, u32) {
+        let mut keep = PlotTimeline::default();
+        for chunk in rows.chunks(1000) {
+            crate::metrics::TimelineSink::rows(&mut keep, chunk).unwrap();
+        }
+        keep.finish()
+    }
+
+    #[test]
+    fn a_timeline_up_to_the_limit_is_kept_as_it_is() {
+        let r = run(KEEP_ROWS);
+        assert_eq!(feed(&r.timeline), (r.timeline.clone(), 1));
+    }
+
+    /// Past the limit, rows are merged two by two as often as needed: bounded,
+    /// with the run's totals and extremes kept.
+    #[test]
+    fn a_long_timeline_is_merged_into_wider_buckets() {
+        let r = run(3 * KEEP_ROWS + 5);
+        let (rows, merge) = feed(&r.timeline);
+        assert_eq!(merge, 4);
+        assert!(rows.len() <= KEEP_ROWS + 1, "{} rows", rows.len());
+        assert_eq!(rows.len(), r.timeline.len().div_ceil(4));
+        let sum = |rows: &[Bucket]| rows.iter().map(|b| b.timed_out).sum::<u64>();
+        assert_eq!(sum(&rows), sum(&r.timeline));
+        let max = |rows: &[Bucket]| rows.iter().map(|b| b.db_pool_waiting_requests_max).max();
+        assert_eq!(max(&rows), max(&r.timeline));
+        // Row k starts where bucket 4k started, and its mean is the mean of those four.
+        assert_eq!(rows[10].t_s, r.timeline[40].t_s);
+        let mean = r.timeline[40..44].iter().map(|b| b.db_pool_used_size_mean).sum::<f64>() / 4.0;
+        assert!((rows[10].db_pool_used_size_mean - mean).abs() < 1e-9);
+        // The figures draw from it.
+        let mut view = r.clone();
+        view.timeline = rows;
+        view.meta.bucket_s *= f64::from(merge);
+        assert!(dashboard_png(&view).unwrap().starts_with(PNG_SIGNATURE));
     }
 }

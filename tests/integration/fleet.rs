@@ -384,9 +384,10 @@ fn past_the_cores_a_bigger_pool_is_slower() {
     assert!(b > 1.3 * a, "pool 2: {a} ms, pool 20: {b} ms");
 }
 
-/// Pool rows handed to a sink while the run goes on (as `sim run` streams
-/// pools.csv) are exactly the rows a run keeps otherwise, in the same order,
-/// across many batches; the result then holds none.
+/// Pool rows and timeline rows handed to sinks while the run goes on (as
+/// `sim run` streams pools.csv and timeline.csv) are exactly the rows a run
+/// keeps otherwise, in the same order, across many batches; the result then
+/// holds none.
 #[test]
 fn streamed_pool_rows_are_the_rows_a_run_keeps() {
     #[derive(Default)]
@@ -401,21 +402,35 @@ fn streamed_pool_rows_are_the_rows_a_run_keeps() {
             Ok(())
         }
     }
+    #[derive(Default)]
+    struct Timeline(Vec<poolsim::metrics::Bucket>, usize);
+    impl poolsim::metrics::TimelineSink for Timeline {
+        fn rows(&mut self, rows: &[poolsim::metrics::Bucket]) -> std::io::Result<()> {
+            self.0.extend_from_slice(rows);
+            self.1 += 1;
+            Ok(())
+        }
+    }
     let s = scenario(
-        "name: t\nseed: 3\nduration: 10m\ntimeline: {bucket: 1s}\n\
+        "name: t\nseed: 3\nduration: 100m\ntimeline: {bucket: 1s}\n\
          fleet: {pods: 5, workers_per_pod: 4}\n\
          pools: [{name: app, scope: worker, max_size: 3, acquire_timeout: 1s}, {name: side, scope: pod, max_size: 2}]\n\
          classes: [{name: r, pool: app, hold: {dist: exponential, mean: 200ms}}]\n\
          workload:\n  - open: {rate: 60/s, process: poisson}\n",
     );
     let kept = Simulation::new(&s, s.seed).run(RunOptions::seed(s.seed)).unwrap();
-    let mut sink = Rows::default();
+    let (mut sink, mut timeline) = (Rows::default(), Timeline::default());
     let mut opts = RunOptions::seed(s.seed);
     opts.pool_sink = Some(&mut sink);
+    opts.timeline_sink = Some(&mut timeline);
     let streamed = Simulation::new(&s, s.seed).run(opts).unwrap();
-    assert_eq!(kept.pool_rows.len(), 600 * 25);
+    assert_eq!(kept.pool_rows.len(), 6000 * 25);
     assert!(sink.batches > 2, "{} batches", sink.batches);
     assert_eq!(sink.rows, kept.pool_rows);
     assert!(streamed.pool_rows.is_empty());
-    assert_eq!(streamed.timeline, kept.timeline);
+    assert_eq!(kept.timeline.len(), 6000);
+    assert!(timeline.1 > 1, "{} batches", timeline.1);
+    assert_eq!(timeline.0, kept.timeline);
+    assert!(streamed.timeline.is_empty());
+    assert_eq!(streamed.summary, kept.summary);
 }
