@@ -21,9 +21,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Area, Axis, BLUE, FONT, FRAME, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, PURPLE, Panel,
-    PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure, fmt_num,
-    nice_step, ticks,
+    Area, Axis, BLUE, FONT, FRAME, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge, Merging,
+    PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure,
+    fmt_num, nice_step, ticks,
 };
 use crate::metrics::{PoolInstance, PoolRow, PoolRowSink, RunResult};
 
@@ -103,10 +103,13 @@ pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
 /// `max_size` in the summary (as in every run; the figure otherwise falls back
 /// on each copy's largest use, which these rows no longer hold): a fleet of 100 copies in 20 pods
 /// keeps a fifth of the rows, and the copies' rows themselves go to `pools.csv`.
+/// Past `KEEP_ROWS` buckets, buckets are merged two by two exactly as
+/// [`PlotTimeline`](super::PlotTimeline) merges the timeline's (a pod's use in
+/// a merged bucket is its largest, which is what the figure's columns show).
 pub struct PodRows {
     /// The first copy of each copy's pod (the shared pools count as one pod).
     first_of: Vec<u32>,
-    rows: Vec<PoolRow>,
+    buckets: Merging<PodBucket>,
     /// The bucket being read: its time, and the sums per first copy, with the
     /// first copies seen in it.
     t_s: Option<f64>,
@@ -124,7 +127,7 @@ impl PodRows {
         let n = instances.len();
         PodRows {
             first_of,
-            rows: Vec::new(),
+            buckets: Merging::default(),
             t_s: None,
             sums: vec![0; n],
             touched: Vec::new(),
@@ -136,19 +139,77 @@ impl PodRows {
     fn flush(&mut self) {
         let Some(t_s) = self.t_s.take() else { return };
         self.touched.sort_unstable();
+        let mut pods = Vec::with_capacity(self.touched.len());
         for &first in &self.touched {
             self.in_bucket[first as usize] = false;
             let used = std::mem::take(&mut self.sums[first as usize]);
-            let used_max = u32::try_from(used).unwrap_or(u32::MAX);
-            self.rows.push(PoolRow { t_s, instance: first, used_max, idle: 0, waiting_max: 0, timeouts: 0 });
+            pods.push((first, u32::try_from(used).unwrap_or(u32::MAX)));
         }
         self.touched.clear();
+        self.buckets.push(PodBucket { t_s, pods });
     }
 
     /// The reduced rows.
     pub fn finish(mut self) -> Vec<PoolRow> {
         self.flush();
-        self.rows
+        let (buckets, _) = self.buckets.finish();
+        buckets
+            .into_iter()
+            .flat_map(|b| {
+                b.pods.into_iter().map(move |(instance, used_max)| PoolRow {
+                    t_s: b.t_s,
+                    instance,
+                    used_max,
+                    idle: 0,
+                    waiting_max: 0,
+                    timeouts: 0,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One bucket of [`PodRows`]: its start and, per pod (by its first copy, in
+/// increasing order), the connections in use.
+#[derive(Debug, Clone)]
+struct PodBucket {
+    t_s: f64,
+    pods: Vec<(u32, u32)>,
+}
+
+impl Merge for PodBucket {
+    /// The pods of both, each with its larger use.
+    fn merge(&mut self, next: &Self, _: u32, _: u32) {
+        let mut merged = Vec::with_capacity(self.pods.len().max(next.pods.len()));
+        let (mut a, mut b) = (self.pods.iter().peekable(), next.pods.iter().peekable());
+        loop {
+            let item = match (a.peek(), b.peek()) {
+                (Some(&&(i, x)), Some(&&(j, y))) if i == j => {
+                    a.next();
+                    b.next();
+                    (i, x.max(y))
+                }
+                (Some(&&x), Some(&&y)) if x.0 < y.0 => {
+                    a.next();
+                    x
+                }
+                (Some(_), Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (Some(&&x), None) => {
+                    a.next();
+                    x
+                }
+                (None, Some(&&y)) => {
+                    b.next();
+                    y
+                }
+                (None, None) => break,
+            };
+            merged.push(item);
+        }
+        self.pods = merged;
     }
 }
 
@@ -845,6 +906,30 @@ mod tests {
             assert!(reduced.pool_rows.len() <= r.pool_rows.len(), "{name}");
             assert!(pods_png(&reduced).unwrap() == pods_png(&r).unwrap(), "{name}: the figures differ");
         }
+    }
+
+    /// Past `KEEP_ROWS` buckets the pods' rows are merged like the timeline's,
+    /// bucket for bucket, so one figure's columns line up with the other's.
+    #[test]
+    fn long_runs_merge_pod_rows_as_the_timeline() {
+        let r = fleet(4, 3 * super::super::KEEP_ROWS + 5);
+        let mut pods = PodRows::new(&r.instances);
+        let mut timeline = super::super::PlotTimeline::default();
+        for (rows, buckets) in r.pool_rows.chunks(12 * 100).zip(r.timeline.chunks(100)) {
+            pods.rows(rows).unwrap();
+            crate::metrics::TimelineSink::rows(&mut timeline, buckets).unwrap();
+        }
+        let (kept, merge) = timeline.finish();
+        let reduced = pods.finish();
+        assert_eq!(merge, 4);
+        let mut starts: Vec<f64> = reduced.iter().map(|p| p.t_s).collect();
+        starts.dedup();
+        assert_eq!(starts, kept.iter().map(|b| b.t_s).collect::<Vec<_>>());
+        // Pod 1 is starved from bucket 5 on: 10 + 10 in its two app copies, its sync copy 10.
+        assert!(reduced.iter().any(|p| p.t_s == 8.0 && p.used_max == 30));
+        let mut view = RunResult { timeline: kept, pool_rows: reduced, ..r.clone() };
+        view.meta.bucket_s *= f64::from(merge);
+        assert!(pods_png(&view).unwrap().starts_with(PNG_SIGNATURE));
     }
 
     #[test]

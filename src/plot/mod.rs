@@ -138,29 +138,45 @@ pub(crate) fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), Plot
 /// Rows a [`PlotTimeline`] keeps before it merges them two by two.
 const KEEP_ROWS: usize = 4096;
 
-/// Keeps, of the timeline rows streaming by, a copy the figures can draw in
-/// bounded memory: every row up to `KEEP_ROWS`; past that, consecutive rows
-/// merged two by two ([`Bucket::merge`]) as often as needed, so the figures of
-/// a long run are those of the same run with buckets 2, 4, 8, ... times wider
-/// (they draw at most 1,000 columns anyway). A run of up to `KEEP_ROWS`
-/// buckets gets exactly the figures all its rows give.
-#[derive(Debug, Default)]
-pub struct PlotTimeline {
-    rows: Vec<Bucket>,
-    /// Buckets of the run per kept row (a power of two; 0 until the first row).
-    merge: u32,
-    /// The row being gathered, and how many buckets it holds so far.
-    pending: Option<(Bucket, u32)>,
+/// A series with one entry per bucket of the run that can be folded into
+/// wider buckets: `self` stands for `n_self` buckets, `next` for `n_next`.
+pub(crate) trait Merge: Clone {
+    fn merge(&mut self, next: &Self, n_self: u32, n_next: u32);
 }
 
-impl PlotTimeline {
-    /// Takes the next bucket of the run.
-    fn push(&mut self, b: &Bucket) {
+impl Merge for Bucket {
+    fn merge(&mut self, next: &Self, n_self: u32, n_next: u32) {
+        Bucket::merge(self, next, n_self, n_next);
+    }
+}
+
+/// Keeps a per-bucket series in bounded memory: every entry up to
+/// `KEEP_ROWS`; past that, consecutive entries merged two by two as often as
+/// needed. Two series fed the same number of buckets merge them identically
+/// (the pods figure's rows and the timeline line up).
+#[derive(Debug)]
+pub(crate) struct Merging<T> {
+    rows: Vec<T>,
+    /// Buckets of the run per kept entry (a power of two; 0 until the first).
+    merge: u32,
+    /// The entry being gathered, and how many buckets it holds so far.
+    pending: Option<(T, u32)>,
+}
+
+impl<T> Default for Merging<T> {
+    fn default() -> Self {
+        Merging { rows: Vec::new(), merge: 0, pending: None }
+    }
+}
+
+impl<T: Merge> Merging<T> {
+    /// Takes the next bucket's entry.
+    pub(crate) fn push(&mut self, b: T) {
         self.merge = self.merge.max(1);
-        let (mut acc, n) = match self.pending.take() {
-            None => (b.clone(), 1),
+        let (acc, n) = match self.pending.take() {
+            None => (b, 1),
             Some((mut acc, n)) => {
-                acc.merge(b, n, 1);
+                acc.merge(&b, n, 1);
                 (acc, n + 1)
             }
         };
@@ -168,26 +184,27 @@ impl PlotTimeline {
             self.pending = Some((acc, n));
             return;
         }
-        self.rows.push(std::mem::take(&mut acc));
+        self.rows.push(acc);
         if self.rows.len() > KEEP_ROWS {
             let rows = std::mem::take(&mut self.rows);
-            for pair in rows.chunks(2) {
-                let mut row = pair[0].clone();
-                if let Some(next) = pair.get(1) {
-                    row.merge(next, self.merge, self.merge);
-                    self.rows.push(row);
-                } else {
+            let mut rows = rows.into_iter();
+            while let Some(mut row) = rows.next() {
+                match rows.next() {
+                    Some(next) => {
+                        row.merge(&next, self.merge, self.merge);
+                        self.rows.push(row);
+                    }
                     // An odd row out: it gathers the next buckets up to the new width.
-                    self.pending = Some((row, self.merge));
+                    None => self.pending = Some((row, self.merge)),
                 }
             }
             self.merge *= 2;
         }
     }
 
-    /// The rows kept, and how many buckets of the run each stands for (the
-    /// last one may stand for fewer).
-    pub fn finish(mut self) -> (Vec<Bucket>, u32) {
+    /// The entries kept, and how many buckets each stands for (the last one
+    /// may stand for fewer).
+    pub(crate) fn finish(mut self) -> (Vec<T>, u32) {
         if let Some((row, _)) = self.pending.take() {
             self.rows.push(row);
         }
@@ -195,10 +212,27 @@ impl PlotTimeline {
     }
 }
 
+/// Keeps, of the timeline rows streaming by, a copy the figures can draw in
+/// bounded memory: every row up to `KEEP_ROWS`; past that, consecutive rows
+/// merged two by two ([`Bucket::merge`]) as often as needed, so the figures of
+/// a long run are those of the same run with buckets 2, 4, 8, ... times wider
+/// (they draw at most 1,000 columns anyway). A run of up to `KEEP_ROWS`
+/// buckets gets exactly the figures all its rows give.
+#[derive(Debug, Default)]
+pub struct PlotTimeline(Merging<Bucket>);
+
+impl PlotTimeline {
+    /// The rows kept, and how many buckets of the run each stands for (the
+    /// last one may stand for fewer).
+    pub fn finish(self) -> (Vec<Bucket>, u32) {
+        self.0.finish()
+    }
+}
+
 impl crate::metrics::TimelineSink for PlotTimeline {
     fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()> {
         for b in rows {
-            self.push(b);
+            self.0.push(b.clone());
         }
         Ok(())
     }
