@@ -11,8 +11,8 @@
 //! Cases (scenarios in `--dir`, default `benches/scenarios/`):
 //! - `single-pool-10m.yaml`: requests and events per CPU-second (target >= 10 M req/CPU-s);
 //! - `memory.yaml` (one pool) and `memory-fleet.yaml` (100 pool copies) for 1 h and
-//!   for 24 h: peak RSS (targets: within 10 %, < 100 MB). Pool rows leave the run as
-//!   buckets close, as `sim run` streams them to pools.csv;
+//!   for 24 h: peak RSS (targets: within 10 %, < 100 MB). Timeline and pool rows leave
+//!   the run as buckets close, as `sim run` streams them to timeline.csv and pools.csv;
 //! - `sim run scenarios/lab04.yaml` with its PNGs: startup (target well under 1 s);
 //! - `sim sweep sweep.yaml --set pool.max_size=1..40:1 -r 10 --jobs 1` vs `--jobs 2`:
 //!   speed-up (target >= 1.8) and identical output bytes, on 400 runs (the sweeps
@@ -295,10 +295,11 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -
         }
         None => {
             let s = scenario::load_with_overrides(file, &overrides)?;
-            // Pool rows leave as buckets close, as `sim run` streams them to pools.csv.
-            let mut discard = DiscardRows;
+            // Rows leave as buckets close, as `sim run` streams them to pools.csv and timeline.csv.
+            let (mut pools, mut timeline) = (DiscardRows, DiscardRows);
             let mut opts = RunOptions::seed(s.seed);
-            opts.pool_sink = Some(&mut discard);
+            opts.pool_sink = Some(&mut pools);
+            opts.timeline_sink = Some(&mut timeline);
             let result = Simulation::new(&s, s.seed).run(opts)?;
             let summary = summary_value(&result);
             let requests = lookup(&summary, "requests.total").and_then(Value::as_f64).unwrap_or(0.0);
@@ -325,11 +326,17 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -
 
 type OsArg = std::ffi::OsString;
 
-/// Drops the pool rows: the benchmark measures the engine, not the CSV writer.
+/// Drops the rows of closed buckets: the benchmark measures the engine, not the CSV writers.
 struct DiscardRows;
 
 impl crate::metrics::PoolRowSink for DiscardRows {
     fn rows(&mut self, _: &[crate::metrics::PoolRow]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl crate::metrics::TimelineSink for DiscardRows {
+    fn rows(&mut self, _: &[crate::metrics::Bucket]) -> io::Result<()> {
         Ok(())
     }
 }
