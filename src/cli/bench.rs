@@ -329,14 +329,8 @@ type OsArg = std::ffi::OsString;
 /// Drops the rows of closed buckets: the benchmark measures the engine, not the CSV writers.
 struct DiscardRows;
 
-impl crate::metrics::PoolRowSink for DiscardRows {
-    fn rows(&mut self, _: &[crate::metrics::PoolRow]) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl crate::metrics::TimelineSink for DiscardRows {
-    fn rows(&mut self, _: &[crate::metrics::Bucket]) -> io::Result<()> {
+impl<T> crate::metrics::RowSink<T> for DiscardRows {
+    fn rows(&mut self, _: &[T]) -> io::Result<()> {
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
-use crate::metrics::{Bucket, PoolRow, PoolRowSink, RunResult, TimelineSink};
+use crate::metrics::{RowSink, RunResult};
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
 use crate::output::csv::{PoolCsv, RequestCsv, TimelineCsv};
 use crate::output::json::write_summary;
@@ -79,10 +79,10 @@ pub fn run(args: &Args) -> Result<u8> {
     let instances = sim.instances();
     let (pools_file, w) = Streamed::create(&out.join("pools.csv"))?;
     let mut pools =
-        PoolStream { csv: PoolCsv::new(w, &instances)?, pods: (!args.no_plots).then(|| PodRows::new(&instances)) };
+        Stream { csv: PoolCsv::new(w, &instances)?, figure: (!args.no_plots).then(|| PodRows::new(&instances)) };
     // timeline.csv too; the figures keep a copy of bounded size.
     let (timeline_file, w) = Streamed::create(&out.join("timeline.csv"))?;
-    let mut timeline = TimelineStream { csv: TimelineCsv::new(w)?, plot: (!args.no_plots).then(PlotTimeline::default) };
+    let mut timeline = Stream { csv: TimelineCsv::new(w)?, figure: (!args.no_plots).then(PlotTimeline::default) };
     let stop = super::interrupt::flag();
     let progress = super::progress::Progress::new(&scenario.name);
     let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -106,8 +106,8 @@ pub fn run(args: &Args) -> Result<u8> {
     timeline.csv.finish().context("writing timeline.csv")?;
     timeline_file.commit()?;
     // What the figures draw (the CSVs themselves are in place already).
-    result.pool_rows = pools.pods.map(PodRows::finish).unwrap_or_default();
-    let merged = timeline.plot.map(PlotTimeline::finish).map(|(rows, merge)| {
+    result.pool_rows = pools.figure.map(PodRows::finish).unwrap_or_default();
+    let merged = timeline.figure.map(PlotTimeline::finish).map(|(rows, merge)| {
         result.timeline = rows;
         merge
     });
@@ -121,33 +121,19 @@ pub fn run(args: &Args) -> Result<u8> {
     Ok(0)
 }
 
-/// `pools.csv` and the pods figure's rows, fed as buckets close.
-struct PoolStream<'i, W: Write> {
-    csv: PoolCsv<'i, W>,
-    pods: Option<PodRows>,
+/// A CSV file written as buckets close, and what a figure keeps of the same
+/// rows (`None` without figures): `timeline.csv` with the figures' copy of the
+/// timeline, `pools.csv` with the pods figure's per-pod rows.
+struct Stream<C, F> {
+    csv: C,
+    figure: Option<F>,
 }
 
-impl<W: Write> PoolRowSink for PoolStream<'_, W> {
-    fn rows(&mut self, rows: &[PoolRow]) -> io::Result<()> {
+impl<T, C: RowSink<T>, F: RowSink<T>> RowSink<T> for Stream<C, F> {
+    fn rows(&mut self, rows: &[T]) -> io::Result<()> {
         self.csv.rows(rows)?;
-        match &mut self.pods {
-            Some(pods) => pods.rows(rows),
-            None => Ok(()),
-        }
-    }
-}
-
-/// `timeline.csv` and the figures' copy of the timeline, fed as buckets close.
-struct TimelineStream<W: Write> {
-    csv: TimelineCsv<W>,
-    plot: Option<PlotTimeline>,
-}
-
-impl<W: Write> TimelineSink for TimelineStream<W> {
-    fn rows(&mut self, rows: &[Bucket]) -> io::Result<()> {
-        self.csv.rows(rows)?;
-        match &mut self.plot {
-            Some(plot) => plot.rows(rows),
+        match &mut self.figure {
+            Some(figure) => figure.rows(rows),
             None => Ok(()),
         }
     }

@@ -5,7 +5,7 @@
 //! Memory is O(buckets): per-request data is folded into HDR histograms as it
 //! happens (one live histogram per timeline bucket, reset when the bucket closes)
 //! and is never stored, unless a [`RequestSink`] streams it out. The per-copy
-//! rows of `pools.csv` are kept only until a [`PoolRowSink`] takes them (when
+//! rows of `pools.csv` and the timeline's are kept only until a [`RowSink`] takes them (when
 //! the run was given one), so a fleet's memory does not grow with copies × buckets.
 
 mod histogram;
@@ -72,18 +72,29 @@ pub trait RequestSink {
     fn record(&mut self, r: &RequestRecord) -> std::io::Result<()>;
 }
 
-/// Receives the rows of `pools.csv` while the run goes on, so that they need
-/// not be kept: there is one per bucket and pool copy, which for a fleet is
-/// most of what a run would otherwise hold in memory.
-pub trait PoolRowSink {
+/// Receives the rows of closed buckets while the run goes on (the timeline's
+/// [`Bucket`]s, the per-copy [`PoolRow`]s of `pools.csv`), so that they need not
+/// be kept: their number grows with the length of the run (times the number of
+/// pool copies, for pool rows).
+pub trait RowSink<T> {
     /// Takes the rows of closed buckets, in bucket order; an error stops the run.
-    fn rows(&mut self, rows: &[PoolRow]) -> std::io::Result<()>;
+    fn rows(&mut self, rows: &[T]) -> std::io::Result<()>;
 }
 
-/// Receives the timeline's rows while the run goes on (see [`PoolRowSink`]).
-pub trait TimelineSink {
-    /// Takes the rows of closed buckets, in order; an error stops the run.
-    fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()>;
+/// Hands `rows` to `sink`, if there is one and at least `min` rows are
+/// waiting, and forgets them.
+pub(crate) fn hand_off<T>(
+    rows: &mut Vec<T>,
+    sink: Option<&mut (dyn RowSink<T> + '_)>,
+    min: usize,
+) -> std::io::Result<()> {
+    if let Some(sink) = sink
+        && rows.len() >= min
+    {
+        sink.rows(rows)?;
+        rows.clear();
+    }
+    Ok(())
 }
 
 /// One row of the timeline: what happened during `[t_s, t_s + bucket)`.
@@ -332,7 +343,7 @@ pub struct RunResult {
     /// Every copy of every pool, in the order of [`PoolRow::instance`].
     pub instances: Vec<PoolInstance>,
     /// One row per bucket and pool copy (`pools.csv`); empty when the run
-    /// handed them to a [`PoolRowSink`] instead.
+    /// handed them to a [`RowSink`] instead.
     pub pool_rows: Vec<PoolRow>,
 }
 

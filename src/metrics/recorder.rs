@@ -6,7 +6,7 @@
 //! integrated over time for their means.
 
 use super::histogram::DurationHistogram;
-use super::{Bucket, Outcome, PoolRow, RequestCounts, Summary};
+use super::{Bucket, Outcome, PoolRow, RequestCounts, RowSink, Summary, hand_off};
 use crate::engine::{SimDuration, SimTime};
 
 /// Collects the timeline and the summary of one run.
@@ -213,30 +213,17 @@ impl Recorder {
         self.bucket_end += self.width;
     }
 
-    /// Timeline rows of closed buckets not yet handed out.
+    /// Hands the timeline rows and the pool rows of closed buckets to their
+    /// sinks (each one that is given, once at least `min` of its rows wait).
     #[inline]
-    pub fn timeline_pending(&self) -> usize {
-        self.timeline.len()
-    }
-
-    /// Hands the timeline rows of closed buckets to `sink` and forgets them.
-    pub fn take_timeline(&mut self, sink: &mut dyn super::TimelineSink) -> std::io::Result<()> {
-        sink.rows(&self.timeline)?;
-        self.timeline.clear();
-        Ok(())
-    }
-
-    /// Rows of closed buckets not yet handed out (see [`take_pool_rows`](Self::take_pool_rows)).
-    #[inline]
-    pub fn pool_rows_pending(&self) -> usize {
-        self.pool_rows.len()
-    }
-
-    /// Hands the rows of closed buckets to `sink` and forgets them.
-    pub fn take_pool_rows(&mut self, sink: &mut dyn super::PoolRowSink) -> std::io::Result<()> {
-        sink.rows(&self.pool_rows)?;
-        self.pool_rows.clear();
-        Ok(())
+    pub fn hand_off_rows(
+        &mut self,
+        timeline: Option<&mut (dyn RowSink<Bucket> + '_)>,
+        pools: Option<&mut (dyn RowSink<PoolRow> + '_)>,
+        min: usize,
+    ) -> std::io::Result<()> {
+        hand_off(&mut self.timeline, timeline, min)?;
+        hand_off(&mut self.pool_rows, pools, min)
     }
 
     /// A request arrived.

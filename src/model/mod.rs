@@ -25,7 +25,9 @@ mod request;
 
 use crate::engine::queue::Lane;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
-use crate::metrics::{Outcome, PoolRowSink, Recorder, RequestRecord, RequestSink, RunMeta, RunResult, TimelineSink};
+use crate::metrics::{
+    Bucket, Outcome, PoolRow, Recorder, RequestRecord, RequestSink, RowSink, RunMeta, RunResult, hand_off,
+};
 use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
 use pool::{ConnState, Conns, PoolCopy, Waiter};
@@ -99,8 +101,8 @@ pub enum SimError {
         /// Simulated time reached, in seconds.
         t_s: f64,
     },
-    /// Writing per-request records (or pool rows) failed.
-    #[error("writing per-request records or pool rows failed: {0}")]
+    /// Writing per-request records (or the rows of closed buckets) failed.
+    #[error("writing per-request records, timeline rows or pool rows failed: {0}")]
     Sink(#[from] std::io::Error),
     /// The caller asked the run to stop (Ctrl-C).
     #[error("interrupted at simulated t={t_s:.3}s")]
@@ -124,10 +126,10 @@ pub struct RunOptions<'a> {
     /// Receives the rows of `pools.csv` as buckets close, instead of
     /// [`RunResult::pool_rows`]: memory then no longer grows with the length
     /// of the run times the number of pool copies.
-    pub pool_sink: Option<&'a mut dyn PoolRowSink>,
+    pub pool_sink: Option<&'a mut dyn RowSink<PoolRow>>,
     /// Receives the timeline's rows as buckets close, instead of
     /// [`RunResult::timeline`] (which is then empty).
-    pub timeline_sink: Option<&'a mut dyn TimelineSink>,
+    pub timeline_sink: Option<&'a mut dyn RowSink<Bucket>>,
     /// Polled every few million events; returning true stops the run.
     pub should_stop: Option<&'a dyn Fn() -> bool>,
 }
@@ -568,8 +570,6 @@ impl<'s> Simulation<'s> {
         const POLL_EVERY: u64 = 1 << 22;
         // Rows of closed buckets go to their sinks in batches of about this many.
         const FLUSH_ROWS: usize = 4096;
-        let flush_pools = if opts.pool_sink.is_some() { FLUSH_ROWS } else { usize::MAX };
-        let flush_timeline = if opts.timeline_sink.is_some() { FLUSH_ROWS } else { usize::MAX };
         while let Some(t) = self.queue.peek_time() {
             if t >= self.end {
                 break;
@@ -604,30 +604,19 @@ impl<'s> Simulation<'s> {
             if self.requests.live() > opts.max_in_flight {
                 return Err(SimError::InFlight { limit: opts.max_in_flight, t_s: t.as_secs_f64() });
             }
-            if self.recorder.pool_rows_pending() >= flush_pools
-                && let Some(sink) = opts.pool_sink.as_deref_mut()
-            {
-                self.recorder.take_pool_rows(sink)?;
-            }
-            if self.recorder.timeline_pending() >= flush_timeline
-                && let Some(sink) = opts.timeline_sink.as_deref_mut()
-            {
-                self.recorder.take_timeline(sink)?;
-            }
+            self.recorder.hand_off_rows(
+                opts.timeline_sink.as_deref_mut(),
+                opts.pool_sink.as_deref_mut(),
+                FLUSH_ROWS,
+            )?;
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
         let unfinished = self.requests.live_requests();
         let fleet = self.fleet_summary();
         let instances = self.instances();
         let mut rec = self.recorder.finish(end, unfinished);
-        if let Some(sink) = opts.pool_sink.as_deref_mut() {
-            sink.rows(&rec.pool_rows)?;
-            rec.pool_rows = Vec::new();
-        }
-        if let Some(sink) = opts.timeline_sink.as_deref_mut() {
-            sink.rows(&rec.timeline)?;
-            rec.timeline = Vec::new();
-        }
+        hand_off(&mut rec.timeline, opts.timeline_sink.as_deref_mut(), 0)?;
+        hand_off(&mut rec.pool_rows, opts.pool_sink.as_deref_mut(), 0)?;
         let mut fleet = fleet;
         fleet.database.peak_connections = rec.db_peak_connections;
         fleet.database.refusals = rec.db_refusals;

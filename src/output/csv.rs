@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::{Bucket, PoolInstance, PoolRow, PoolRowSink, RequestRecord, RequestSink, TimelineSink};
+use crate::metrics::{Bucket, PoolInstance, PoolRow, RequestRecord, RequestSink, RowSink};
 
 /// Column names of `timeline.csv`, in order.
 pub const TIMELINE_COLUMNS: &[&str] = &[
@@ -59,7 +59,7 @@ impl<W: Write> TimelineCsv<W> {
     }
 }
 
-impl<W: Write> TimelineSink for TimelineCsv<W> {
+impl<W: Write> RowSink<Bucket> for TimelineCsv<W> {
     fn rows(&mut self, timeline: &[Bucket]) -> io::Result<()> {
         let w = &mut self.out;
         for b in timeline {
@@ -130,7 +130,7 @@ impl<'i, W: Write> PoolCsv<'i, W> {
     }
 }
 
-impl<W: Write> PoolRowSink for PoolCsv<'_, W> {
+impl<W: Write> RowSink<PoolRow> for PoolCsv<'_, W> {
     fn rows(&mut self, rows: &[PoolRow]) -> io::Result<()> {
         let w = &mut self.out;
         for r in rows {

@@ -25,7 +25,7 @@ use super::{
     PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure,
     fmt_num, nice_step, ticks,
 };
-use crate::metrics::{PoolInstance, PoolRow, PoolRowSink, RunResult};
+use crate::metrics::{PoolInstance, PoolRow, RowSink, RunResult};
 
 /// Timeline columns the database figure reads.
 const OPEN: &str = "db_connections_open";
@@ -213,7 +213,7 @@ impl Merge for PodBucket {
     }
 }
 
-impl PoolRowSink for PodRows {
+impl RowSink<PoolRow> for PodRows {
     fn rows(&mut self, rows: &[PoolRow]) -> std::io::Result<()> {
         for row in rows {
             let Some(&first) = self.first_of.get(row.instance as usize) else { continue };
@@ -917,7 +917,7 @@ mod tests {
         let mut timeline = super::super::PlotTimeline::default();
         for (rows, buckets) in r.pool_rows.chunks(12 * 100).zip(r.timeline.chunks(100)) {
             pods.rows(rows).unwrap();
-            crate::metrics::TimelineSink::rows(&mut timeline, buckets).unwrap();
+            RowSink::rows(&mut timeline, buckets).unwrap();
         }
         let (kept, merge) = timeline.finish();
         let reduced = pods.finish();

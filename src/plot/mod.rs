@@ -229,7 +229,7 @@ impl PlotTimeline {
     }
 }
 
-impl crate::metrics::TimelineSink for PlotTimeline {
+impl crate::metrics::RowSink<Bucket> for PlotTimeline {
     fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()> {
         for b in rows {
             self.0.push(b.clone());
@@ -951,7 +951,7 @@ mod tests {
     fn feed(rows: &[Bucket]) -> (Vec<Bucket>, u32) {
         let mut keep = PlotTimeline::default();
         for chunk in rows.chunks(1000) {
-            crate::metrics::TimelineSink::rows(&mut keep, chunk).unwrap();
+            crate::metrics::RowSink::rows(&mut keep, chunk).unwrap();
         }
         keep.finish()
     }

@@ -395,7 +395,7 @@ fn streamed_pool_rows_are_the_rows_a_run_keeps() {
         rows: Vec<poolsim::metrics::PoolRow>,
         batches: usize,
     }
-    impl poolsim::metrics::PoolRowSink for Rows {
+    impl poolsim::metrics::RowSink<poolsim::metrics::PoolRow> for Rows {
         fn rows(&mut self, rows: &[poolsim::metrics::PoolRow]) -> std::io::Result<()> {
             self.rows.extend_from_slice(rows);
             self.batches += 1;
@@ -404,7 +404,7 @@ fn streamed_pool_rows_are_the_rows_a_run_keeps() {
     }
     #[derive(Default)]
     struct Timeline(Vec<poolsim::metrics::Bucket>, usize);
-    impl poolsim::metrics::TimelineSink for Timeline {
+    impl poolsim::metrics::RowSink<poolsim::metrics::Bucket> for Timeline {
         fn rows(&mut self, rows: &[poolsim::metrics::Bucket]) -> std::io::Result<()> {
             self.0.extend_from_slice(rows);
             self.1 += 1;
