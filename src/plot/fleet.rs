@@ -180,36 +180,15 @@ struct PodBucket {
 impl Merge for PodBucket {
     /// The pods of both, each with its larger use.
     fn merge(&mut self, next: &Self, _: u32, _: u32) {
-        let mut merged = Vec::with_capacity(self.pods.len().max(next.pods.len()));
-        let (mut a, mut b) = (self.pods.iter().peekable(), next.pods.iter().peekable());
-        loop {
-            let item = match (a.peek(), b.peek()) {
-                (Some(&&(i, x)), Some(&&(j, y))) if i == j => {
-                    a.next();
-                    b.next();
-                    (i, x.max(y))
-                }
-                (Some(&&x), Some(&&y)) if x.0 < y.0 => {
-                    a.next();
-                    x
-                }
-                (Some(_), Some(&&y)) => {
-                    b.next();
-                    y
-                }
-                (Some(&&x), None) => {
-                    a.next();
-                    x
-                }
-                (None, Some(&&y)) => {
-                    b.next();
-                    y
-                }
-                (None, None) => break,
-            };
-            merged.push(item);
-        }
-        self.pods = merged;
+        self.pods.extend_from_slice(&next.pods);
+        self.pods.sort_by_key(|&(first, _)| first);
+        self.pods.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 = kept.1.max(later.1);
+            }
+            same
+        });
     }
 }
 
