@@ -19,9 +19,12 @@
 //!   workload, responses after a constant overhead) gets its own
 //!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
 //!   when its events interleave with another stream's;
-//! - the rest (typically hold completions) go to a binary min-heap on the packed
-//!   `time << 64 | seq` key, sifted with a hole and popped with Floyd's
-//!   bottom-up method (one compare per level on the way down);
+//! - the rest (typically hold completions) go to a min-set on the packed
+//!   `time << 64 | seq` key ([`Heap`]): while it holds at most 16 events (a
+//!   pool's holds) an unordered array whose minimum is found by a tournament
+//!   of selects, so no branch depends on how hold times compare; past that a
+//!   binary heap, sifted with a hole and popped with Floyd's bottom-up method
+//!   (one compare per level on the way down);
 //! - **timers** that are many at once but rarely due (each pool copy's idle
 //!   check, each job copy's next run: [`EventQueue::push_timer`]) get a heap of
 //!   their own, so they do not deepen the busy heap: on the fleet benchmark
@@ -37,9 +40,14 @@
 //!
 //! Measured (docs/performance.md): on the fleet-day benchmark the declared lanes
 //! took the heap from ~300 pending events to ~135 and the run from 11.3 to 9.3
-//! CPU-s; a 4-ary heap was slower than this binary one, twice.
+//! CPU-s; a 4-ary heap was slower than this binary one, twice. On the
+//! single-pool benchmark (about 10 holds pending) the small array took the run
+//! from 1.31 to 1.27 CPU-s. Scanned in order over a `Vec`, LLVM turned the
+//! selects into branches (even `select_unpredictable`) and the run took 1.35
+//! CPU-s; over the fixed array in order, a chain of 16 dependent selects, 1.33.
 
 use std::collections::VecDeque;
+use std::hint::select_unpredictable;
 
 use super::time::SimTime;
 
@@ -55,11 +63,10 @@ pub struct EventQueue<E> {
     fronts: Vec<u128>,
     /// Bit `l` is set when lane `l` holds events: `find_head` looks at those only.
     busy: u32,
-    /// Everything else: a binary min-heap on the key, sifted with a hole (one move
-    /// per level instead of a swap).
-    heap: Vec<Entry<E>>,
-    /// The same kind of heap for [`push_timer`](Self::push_timer)'s events.
-    timers: Vec<Entry<E>>,
+    /// Everything else: a small array or a binary heap on the key ([`Heap`]).
+    heap: Heap<E>,
+    /// The same kind of set for [`push_timer`](Self::push_timer)'s events.
+    timers: Heap<E>,
     /// Time of the last popped event (the simulation's clock).
     now: u64,
     next_seq: u64,
@@ -114,8 +121,8 @@ impl<E: Copy> EventQueue<E> {
             lanes: vec![VecDeque::new(), VecDeque::new()],
             fronts: vec![u128::MAX; 2],
             busy: 0,
-            heap: Vec::new(),
-            timers: Vec::new(),
+            heap: Heap::new(),
+            timers: Heap::new(),
             now: 0,
             next_seq: 0,
             head: EMPTY,
@@ -163,7 +170,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn push_timer(&mut self, at: SimTime, event: E) {
         let key = Self::key(at, self.reserve_seq());
-        Self::heap_push(&mut self.timers, Entry { key, event });
+        self.timers.push(Entry { key, event });
         self.note_push(TIMERS, key);
     }
 
@@ -203,7 +210,7 @@ impl<E: Copy> EventQueue<E> {
         } else if sorted_after(&self.lanes[TAIL_LANE]) {
             self.append(TAIL_LANE, entry);
         } else {
-            Self::heap_push(&mut self.heap, entry);
+            self.heap.push(entry);
             self.note_push(HEAP, entry.key);
         }
     }
@@ -234,14 +241,9 @@ impl<E: Copy> EventQueue<E> {
     /// Finds which container holds the earliest event, after a pop.
     #[inline]
     fn find_head(&mut self) {
-        let (mut src, mut key) = match self.heap.first() {
-            Some(e) => (HEAP, e.key),
-            None => (EMPTY, u128::MAX),
-        };
-        if let Some(t) = self.timers.first()
-            && t.key < key
-        {
-            (src, key) = (TIMERS, t.key);
+        let (mut src, mut key) = if self.heap.top == u128::MAX { (EMPTY, u128::MAX) } else { (HEAP, self.heap.top) };
+        if self.timers.top < key {
+            (src, key) = (TIMERS, self.timers.top);
         }
         let mut busy = self.busy;
         while busy != 0 {
@@ -262,8 +264,8 @@ impl<E: Copy> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         let entry = match self.head {
             EMPTY => return None,
-            HEAP => Self::heap_pop(&mut self.heap)?,
-            TIMERS => Self::heap_pop(&mut self.timers)?,
+            HEAP => self.heap.pop()?,
+            TIMERS => self.timers.pop()?,
             lane => {
                 let l = &mut self.lanes[lane];
                 let e = l.pop_front()?;
@@ -288,7 +290,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Number of pending events (including lazily cancelled ones).
     pub fn len(&self) -> usize {
-        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.heap.len() + self.timers.len()
+        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.heap.items.len() + self.timers.items.len()
     }
 
     /// Whether no event is pending.
@@ -300,12 +302,116 @@ impl<E: Copy> EventQueue<E> {
     pub fn scheduled_total(&self) -> u64 {
         self.next_seq
     }
+}
+
+/// Above this many entries a [`Heap`] keeps heap order; at or below
+/// [`UNORDERED_AT`] it goes back to the small array.
+const SMALL: usize = 16;
+const UNORDERED_AT: usize = 8;
+
+/// A min-set of entries on their keys. While small (a pool's holds, a few
+/// timers) it is an unordered array whose keys are also kept in a fixed array
+/// of [`SMALL`] (u128::MAX past the end): a push appends, a pop scans all
+/// [`SMALL`] keys with selects, not branches, so neither depends on how the
+/// keys compare. Once it grows past [`SMALL`] it becomes a binary heap, sifted
+/// with a hole and popped with Floyd's method. Either way `top` is the
+/// smallest key, so the queue reads it without looking inside.
+#[derive(Debug)]
+struct Heap<E> {
+    items: Vec<Entry<E>>,
+    /// Whether `items` is in heap order (else unordered, keys mirrored in `keys`).
+    ordered: bool,
+    keys: [u128; SMALL],
+    /// Index of the smallest entry while unordered.
+    min: usize,
+    /// The smallest key (u128::MAX when empty).
+    top: u128,
+}
+
+impl<E: Copy> Heap<E> {
+    fn new() -> Self {
+        Heap { items: Vec::new(), ordered: false, keys: [u128::MAX; SMALL], min: 0, top: u128::MAX }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, entry: Entry<E>) {
+        if self.ordered {
+            let hole = self.items.len();
+            self.items.push(entry);
+            Self::sift_up(&mut self.items, hole, entry);
+            self.top = self.items[0].key;
+            return;
+        }
+        let n = self.items.len();
+        if n == SMALL {
+            self.items.push(entry);
+            self.make_ordered();
+            return;
+        }
+        if entry.key < self.top {
+            self.top = entry.key;
+            self.min = n;
+        }
+        self.keys[n] = entry.key;
+        self.items.push(entry);
+    }
 
     #[inline]
-    fn heap_push(heap: &mut Vec<Entry<E>>, entry: Entry<E>) {
-        let hole = heap.len();
-        heap.push(entry);
-        Self::sift_up(heap, hole, entry);
+    fn pop(&mut self) -> Option<Entry<E>> {
+        if self.ordered {
+            let top = self.pop_ordered()?;
+            if self.items.len() <= UNORDERED_AT {
+                self.ordered = false;
+                self.keys = [u128::MAX; SMALL];
+                for (k, e) in self.keys.iter_mut().zip(&self.items) {
+                    *k = e.key;
+                }
+                self.rescan();
+            } else {
+                self.top = self.items[0].key;
+            }
+            return Some(top);
+        }
+        if self.items.is_empty() {
+            return None;
+        }
+        let m = self.min;
+        let last = self.items.len() - 1;
+        let top = self.items.swap_remove(m);
+        self.keys[m] = self.keys[last];
+        self.keys[last] = u128::MAX;
+        self.rescan();
+        Some(top)
+    }
+
+    /// Finds the minimum of the small array: a tournament over all [`SMALL`]
+    /// keys, with selects, not branches (keys are unique, so ties cannot happen).
+    #[inline(always)]
+    fn rescan(&mut self) {
+        let mut keys = self.keys;
+        let mut at: [usize; SMALL] = std::array::from_fn(|i| i);
+        let mut width = SMALL;
+        while width > 1 {
+            width /= 2;
+            for i in 0..width {
+                let right = keys[i + width] < keys[i];
+                keys[i] = select_unpredictable(right, keys[i + width], keys[i]);
+                at[i] = select_unpredictable(right, at[i + width], at[i]);
+            }
+        }
+        self.top = keys[0];
+        self.min = at[0];
+    }
+
+    /// Puts the array in heap order (it just grew past the small size).
+    #[cold]
+    fn make_ordered(&mut self) {
+        for i in 1..self.items.len() {
+            let e = self.items[i];
+            Self::sift_up(&mut self.items, i, e);
+        }
+        self.ordered = true;
+        self.top = self.items[0].key;
     }
 
     /// Moves the hole at `hole` up past every parent later than `entry`, then
@@ -328,7 +434,8 @@ impl<E: Copy> EventQueue<E> {
     /// children (one compare per level), put the last entry there and sift it up
     /// (it usually stays: it came from the bottom).
     #[inline]
-    fn heap_pop(heap: &mut Vec<Entry<E>>) -> Option<Entry<E>> {
+    fn pop_ordered(&mut self) -> Option<Entry<E>> {
+        let heap = &mut self.items;
         let last = heap.pop()?;
         let n = heap.len();
         if n == 0 {
@@ -351,7 +458,6 @@ impl<E: Copy> EventQueue<E> {
         Some(top)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -486,6 +592,39 @@ mod tests {
             assert_eq!(drained, rest, "seed {seed}");
             assert!(q.is_empty());
         }
+    }
+
+    /// A heap's size swings across the small-array size both ways, many times:
+    /// pops stay in key order through every change of layout.
+    #[test]
+    fn a_heap_growing_and_shrinking_past_the_small_size_keeps_its_order() {
+        let mut state = 7u64;
+        let mut heap = Heap::new();
+        let mut reference: Vec<u128> = Vec::new();
+        let (mut seq, mut now, mut switches, mut was_ordered) = (0u128, 0u128, 0, false);
+        for round in 0..300 {
+            let high = 1 + (splitmix(&mut state) % (3 * SMALL as u64)) as usize;
+            let low = (splitmix(&mut state) % (SMALL as u64 + 2)) as usize;
+            while reference.len() < high {
+                // Many equal times: the sequence number decides.
+                let key = (now + u128::from(splitmix(&mut state) % 50)) << 64 | seq;
+                seq += 1;
+                heap.push(Entry { key, event: key });
+                reference.push(key);
+                assert_eq!(heap.top, *reference.iter().min().unwrap(), "round {round}");
+            }
+            while reference.len() > low {
+                let expected = *reference.iter().min().unwrap();
+                reference.retain(|&k| k != expected);
+                assert_eq!(heap.pop().map(|e| e.event), Some(expected), "round {round}");
+                assert_eq!(heap.top, reference.iter().copied().min().unwrap_or(u128::MAX), "round {round}");
+                now = expected >> 64;
+                switches += usize::from(heap.ordered != was_ordered);
+                was_ordered = heap.ordered;
+            }
+        }
+        assert!(heap.pop().is_none() == reference.is_empty());
+        assert!(switches > 100, "the layout changed only {switches} times");
     }
 
     #[test]
