@@ -61,6 +61,13 @@ impl SimDuration {
         // every sampled hold and arrival gap passes through here.
         SimDuration::from_nanos_f64(s * NANOS_PER_SEC as f64)
     }
+    /// `r - 1` ns: [`from_nanos_f64`](Self::from_nanos_f64)'s rare correction, out
+    /// of line so that the check stays a (predicted) branch.
+    #[cold]
+    #[inline(never)]
+    fn one_below(r: i64) -> SimDuration {
+        SimDuration(r as u64 - 1)
+    }
     /// From float nanoseconds, rounded to the nearest nanosecond (half away
     /// from zero) and clamped to `[0, MAX]`; NaN gives zero.
     #[inline]
@@ -74,9 +81,17 @@ impl SimDuration {
         // unsigned ones take a sequence. This sits on the dependency chain of
         // every sampled hold and arrival, so its latency is the engine's.
         if x < 9_223_372_036_854_775_808.0 {
-            let whole = x as i64;
-            let frac = x - whole as f64;
-            return SimDuration(whole as u64 + u64::from(frac >= 0.5));
+            // `x + 0.5` truncated is the rounded value, unless the addition
+            // itself rounded up onto the next whole number (x just below a
+            // half, or an odd whole x in [2^52, 2^53)): then `r - x`, which is
+            // exact (r and x are within a factor of two), exceeds one half.
+            // That check is a branch kept off the result's path, which is then
+            // an add and a conversion long.
+            let r = (x + 0.5) as i64;
+            if r as f64 - x > 0.5 {
+                return SimDuration::one_below(r);
+            }
+            return SimDuration(r as u64);
         }
         // 2^64 = u64::MAX as f64; `round(x) >= 2^64` exactly when `x >= 2^64`
         // (doubles that close to 2^64 are whole numbers).
@@ -249,6 +264,20 @@ mod tests {
         let edge = 2f64.powi(63);
         for x in [edge, edge - 1024.0, edge + 2048.0, f64::from_bits(edge.to_bits() - 7), 2f64.powi(62) + 0.5] {
             assert_eq!(SimDuration::from_nanos_f64(x), reference_ns(x), "x = {x:e}");
+        }
+        // In nanoseconds: halves and their neighbours at every scale, where
+        // `x + 0.5` may round onto the next whole number, and whole numbers
+        // around 2^52 and 2^53, where it rounds to even.
+        for e in 0..63 {
+            for k in [0.0, 1.0, 2.0, 3.0, 1000.0] {
+                let m = 2f64.powi(e) + k;
+                for x in [m - 0.5, m, m + 0.5] {
+                    for d in -3i64..=3 {
+                        let y = f64::from_bits(x.to_bits().wrapping_add_signed(d));
+                        assert_eq!(SimDuration::from_nanos_f64(y), reference_ns(y), "x = {y:e} ({:#x})", y.to_bits());
+                    }
+                }
+            }
         }
     }
 
