@@ -21,10 +21,10 @@
 //!   when its events interleave with another stream's;
 //! - the rest (typically hold completions) go to a min-set on the packed
 //!   `time << 64 | seq` key ([`Heap`]): while it holds at most 16 events (a
-//!   pool's holds) an unordered array whose minimum is found by a tournament
-//!   of selects, so no branch depends on how hold times compare; past that a
-//!   binary heap, sifted with a hole and popped with Floyd's bottom-up method
-//!   (one compare per level on the way down);
+//!   pool's holds) 16 slots under a winner tree, where a push or a pop replays
+//!   one path of 4 selects, so no branch depends on how hold times compare;
+//!   past that a binary heap, sifted with a hole and popped with Floyd's
+//!   bottom-up method (one compare per level on the way down);
 //! - **timers** that are many at once but rarely due (each pool copy's idle
 //!   check, each job copy's next run: [`EventQueue::push_timer`]) get a heap of
 //!   their own, so they do not deepen the busy heap: on the fleet benchmark
@@ -41,10 +41,12 @@
 //! Measured (docs/performance.md): on the fleet-day benchmark the declared lanes
 //! took the heap from ~300 pending events to ~135 and the run from 11.3 to 9.3
 //! CPU-s; a 4-ary heap was slower than this binary one, twice. On the
-//! single-pool benchmark (about 10 holds pending) the small array took the run
-//! from 1.31 to 1.27 CPU-s. Scanned in order over a `Vec`, LLVM turned the
-//! selects into branches (even `select_unpredictable`) and the run took 1.35
-//! CPU-s; over the fixed array in order, a chain of 16 dependent selects, 1.33.
+//! single-pool benchmark (about 10 holds pending) the slots took the run from
+//! 1.31 to 1.20 CPU-s. Earlier forms of the small set: an array whose minimum
+//! was rescanned after each pop, in order over a `Vec` (LLVM turned the
+//! selects into branches, even `select_unpredictable`: 1.35 CPU-s), in order
+//! over a fixed array (a chain of 16 dependent selects: 1.33) and as a
+//! tournament over the fixed array (1.27).
 
 use std::collections::VecDeque;
 use std::hint::select_unpredictable;
@@ -290,7 +292,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Number of pending events (including lazily cancelled ones).
     pub fn len(&self) -> usize {
-        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.heap.items.len() + self.timers.items.len()
+        self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.heap.len() + self.timers.len()
     }
 
     /// Whether no event is pending.
@@ -304,33 +306,56 @@ impl<E: Copy> EventQueue<E> {
     }
 }
 
-/// Above this many entries a [`Heap`] keeps heap order; at or below
-/// [`UNORDERED_AT`] it goes back to the small array.
+/// Slots of a small [`Heap`]: past this many entries it becomes a binary heap;
+/// at or below [`UNORDERED_AT`] it goes back to slots.
 const SMALL: usize = 16;
 const UNORDERED_AT: usize = 8;
+/// Levels of the winner tree over [`SMALL`] slots.
+const LEVELS: usize = SMALL.trailing_zeros() as usize;
 
 /// A min-set of entries on their keys. While small (a pool's holds, a few
-/// timers) it is an unordered array whose keys are also kept in a fixed array
-/// of [`SMALL`] (u128::MAX past the end): a push appends, a pop scans all
-/// [`SMALL`] keys with selects, not branches, so neither depends on how the
-/// keys compare. Once it grows past [`SMALL`] it becomes a binary heap, sifted
-/// with a hole and popped with Floyd's method. Either way `top` is the
-/// smallest key, so the queue reads it without looking inside.
+/// timers) the entries sit in [`SMALL`] slots under a winner tree: each node
+/// holds the smallest key below it and its slot, so a push or a pop replays
+/// one leaf-to-root path of [`LEVELS`] compares, each a select rather than a
+/// branch: nothing depends on how the keys compare. Once it grows past
+/// [`SMALL`] it becomes a binary heap, sifted with a hole and popped with
+/// Floyd's method. Either way `top` is the smallest key, so the queue reads it
+/// without looking inside.
 #[derive(Debug)]
 struct Heap<E> {
+    /// Small: the entries by slot (free slots hold stale entries). Ordered:
+    /// the binary heap.
     items: Vec<Entry<E>>,
-    /// Whether `items` is in heap order (else unordered, keys mirrored in `keys`).
+    /// Whether `items` is a binary heap.
     ordered: bool,
-    keys: [u128; SMALL],
-    /// Index of the smallest entry while unordered.
-    min: usize,
+    /// The winner tree while small: node 1 is the root, node `n` has children
+    /// `2n` and `2n + 1`, and node `SMALL + i` is slot `i` (key u128::MAX when
+    /// free). `key[n]` is the smallest key below node `n`, `slot[n]` its slot.
+    key: [u128; 2 * SMALL],
+    slot: [u8; 2 * SMALL],
+    /// Free slots, one bit each, while small.
+    free: u32,
     /// The smallest key (u128::MAX when empty).
     top: u128,
 }
 
 impl<E: Copy> Heap<E> {
+    const ALL_FREE: u32 = (1 << SMALL) - 1;
+
     fn new() -> Self {
-        Heap { items: Vec::new(), ordered: false, keys: [u128::MAX; SMALL], min: 0, top: u128::MAX }
+        Heap {
+            items: Vec::new(),
+            ordered: false,
+            key: [u128::MAX; 2 * SMALL],
+            slot: std::array::from_fn(|n| (n % SMALL) as u8),
+            free: Self::ALL_FREE,
+            top: u128::MAX,
+        }
+    }
+
+    /// Entries held.
+    fn len(&self) -> usize {
+        if self.ordered { self.items.len() } else { SMALL - self.free.count_ones() as usize }
     }
 
     #[inline(always)]
@@ -342,18 +367,20 @@ impl<E: Copy> Heap<E> {
             self.top = self.items[0].key;
             return;
         }
-        let n = self.items.len();
-        if n == SMALL {
-            self.items.push(entry);
-            self.make_ordered();
+        if self.free == 0 {
+            self.make_ordered(entry);
             return;
         }
-        if entry.key < self.top {
-            self.top = entry.key;
-            self.min = n;
+        // The lowest free slot: at most one past the slots used so far.
+        let i = self.free.trailing_zeros() as usize;
+        self.free &= self.free - 1;
+        if i < self.items.len() {
+            self.items[i] = entry;
+        } else {
+            self.items.push(entry);
         }
-        self.keys[n] = entry.key;
-        self.items.push(entry);
+        self.key[SMALL + i] = entry.key;
+        self.replay(i);
     }
 
     #[inline]
@@ -361,57 +388,67 @@ impl<E: Copy> Heap<E> {
         if self.ordered {
             let top = self.pop_ordered()?;
             if self.items.len() <= UNORDERED_AT {
-                self.ordered = false;
-                self.keys = [u128::MAX; SMALL];
-                for (k, e) in self.keys.iter_mut().zip(&self.items) {
-                    *k = e.key;
-                }
-                self.rescan();
+                self.make_slots();
             } else {
                 self.top = self.items[0].key;
             }
             return Some(top);
         }
-        if self.items.is_empty() {
+        if self.top == u128::MAX {
             return None;
         }
-        let m = self.min;
-        let last = self.items.len() - 1;
-        let top = self.items.swap_remove(m);
-        self.keys[m] = self.keys[last];
-        self.keys[last] = u128::MAX;
-        self.rescan();
-        Some(top)
+        let i = self.slot[1] as usize % SMALL;
+        self.key[SMALL + i] = u128::MAX;
+        self.free |= 1 << i;
+        self.replay(i);
+        Some(self.items[i])
     }
 
-    /// Finds the minimum of the small array: a tournament over all [`SMALL`]
-    /// keys, with selects, not branches (keys are unique, so ties cannot happen).
+    /// Slot `i`'s key changed: recomputes the winners on its path to the root.
     #[inline(always)]
-    fn rescan(&mut self) {
-        let mut keys = self.keys;
-        let mut at: [usize; SMALL] = std::array::from_fn(|i| i);
-        let mut width = SMALL;
-        while width > 1 {
-            width /= 2;
-            for i in 0..width {
-                let right = keys[i + width] < keys[i];
-                keys[i] = select_unpredictable(right, keys[i + width], keys[i]);
-                at[i] = select_unpredictable(right, at[i + width], at[i]);
-            }
+    fn replay(&mut self, i: usize) {
+        let mut n = SMALL + i % SMALL;
+        let (mut key, mut slot) = (self.key[n], i as u8);
+        for _ in 0..LEVELS {
+            let sibling = n ^ 1;
+            let (k, s) = (self.key[sibling], self.slot[sibling]);
+            let theirs = k < key;
+            key = select_unpredictable(theirs, k, key);
+            slot = select_unpredictable(theirs, s, slot);
+            n /= 2;
+            self.key[n] = key;
+            self.slot[n] = slot;
         }
-        self.top = keys[0];
-        self.min = at[0];
+        self.top = key;
     }
 
-    /// Puts the array in heap order (it just grew past the small size).
+    /// Becomes a binary heap of the slots' entries and `entry` (all slots are full).
     #[cold]
-    fn make_ordered(&mut self) {
+    fn make_ordered(&mut self, entry: Entry<E>) {
+        self.items.push(entry);
         for i in 1..self.items.len() {
             let e = self.items[i];
             Self::sift_up(&mut self.items, i, e);
         }
         self.ordered = true;
         self.top = self.items[0].key;
+    }
+
+    /// Goes back to slots (the heap shrank to [`UNORDERED_AT`] entries or fewer).
+    #[cold]
+    fn make_slots(&mut self) {
+        self.ordered = false;
+        self.key = [u128::MAX; 2 * SMALL];
+        for (i, e) in self.items.iter().enumerate() {
+            self.key[SMALL + i] = e.key;
+        }
+        self.free = Self::ALL_FREE & !((1 << self.items.len()) - 1);
+        for n in (1..SMALL).rev() {
+            let right = self.key[2 * n + 1] < self.key[2 * n];
+            let child = 2 * n + usize::from(right);
+            (self.key[n], self.slot[n]) = (self.key[child], self.slot[child]);
+        }
+        self.top = self.key[1];
     }
 
     /// Moves the hole at `hole` up past every parent later than `entry`, then
