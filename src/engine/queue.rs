@@ -243,7 +243,10 @@ impl<E: Copy> EventQueue<E> {
     /// Finds which container holds the earliest event, after a pop.
     #[inline]
     fn find_head(&mut self) {
-        let (mut src, mut key) = if self.heap.top == u128::MAX { (EMPTY, u128::MAX) } else { (HEAP, self.heap.top) };
+        // The heap's top is read as two words, as `replay` just wrote it: a
+        // 16-byte load of it (which a compare with u128::MAX becomes) would
+        // wait for those stores to retire instead of taking their values.
+        let (mut src, mut key) = (HEAP, self.heap.top);
         if self.timers.top < key {
             (src, key) = (TIMERS, self.timers.top);
         }
@@ -257,7 +260,8 @@ impl<E: Copy> EventQueue<E> {
                 key = front;
             }
         }
-        self.head = src;
+        // Only an empty queue has no key below u128::MAX (see `note_push`).
+        self.head = if key == u128::MAX { EMPTY } else { src };
         self.head_key = key;
     }
 
@@ -374,8 +378,11 @@ impl<E: Copy> Heap<E> {
         // The lowest free slot: at most one past the slots used so far.
         let i = self.free.trailing_zeros() as usize;
         self.free &= self.free - 1;
-        if i < self.items.len() {
-            self.items[i] = entry;
+        if let Some(item) = self.items.get_mut(i) {
+            // Field by field: the entry was just built in registers and on the
+            // stack, and a 16-byte copy of it would wait for those stores.
+            item.key = entry.key;
+            item.event = entry.event;
         } else {
             self.items.push(entry);
         }
@@ -394,7 +401,7 @@ impl<E: Copy> Heap<E> {
             }
             return Some(top);
         }
-        if self.top == u128::MAX {
+        if self.free == Self::ALL_FREE {
             return None;
         }
         let i = self.slot[1] as usize % SMALL;
