@@ -11,7 +11,6 @@ use crate::metrics::{
     WorkerSummary,
 };
 use crate::scenario::{Change, JobScope, OnError, PoolId, Routing, Scope};
-use crate::workload::RateProfile;
 
 impl Simulation<'_> {
     /// Opens `min_idle` connections of every active pool copy and schedules the
@@ -311,15 +310,7 @@ impl Simulation<'_> {
     fn set_rate(&mut self, workload: u16, rate: f64) {
         let now = self.now;
         let WorkloadRun::Open(run) = &mut self.workloads[workload as usize].kind else { return };
-        // Before the workload starts, the new rate applies from its start.
-        run.origin = now.max(run.from);
-        run.profile = RateProfile::constant(rate);
-        run.pos_s = 0.0;
-        run.hint = 0;
-        run.epoch += 1;
-        if rate > 0.0
-            && let Some(t) = run.next_arrival()
-        {
+        if let Some(t) = run.set_rate(now, rate) {
             self.queue.push_in(run.lane, t, Event::Arrive { workload, epoch: run.epoch });
         }
     }

@@ -209,6 +209,9 @@ struct OpenRun {
     epoch: u32,
     /// The queue lane of its arrivals (one pending at a time, in time order).
     lane: Option<Lane>,
+    /// The arrival after the pending one, worked out one arrival early: its
+    /// draw and its time under the current profile (see [`OpenRun::next_arrival`]).
+    ahead: Option<(f64, Option<SimTime>)>,
 }
 
 struct ClosedRun {
@@ -411,6 +414,7 @@ impl<'s> Simulation<'s> {
                         hint: 0,
                         epoch: 0,
                         lane: queue.lane(),
+                        ahead: None,
                     };
                     // A constant process sends its first request at `from`; a Poisson
                     // one after an exponential gap, like every later one.
@@ -1418,14 +1422,130 @@ impl<'s> Simulation<'s> {
 impl OpenRun {
     /// Advances to the next arrival; `None` when the profile never reaches it
     /// before `until`.
+    ///
+    /// The answer was usually worked out by the previous call (`ahead`), which
+    /// then works out the one after: the float work from the draw to the time
+    /// (a division, a rounding) is thus off the path from one event to the
+    /// next, and the queue gets the new arrival's key at once. Each call still
+    /// takes the stream's next draw, in the same order, so the arrivals are
+    /// the same as computing each one when it is due.
+    #[inline]
     fn next_arrival(&mut self) -> Option<SimTime> {
-        let budget = match self.process {
+        let t = match self.ahead.take() {
+            Some((_, t)) => t,
+            None => {
+                let budget = self.draw();
+                self.arrival_after(budget)
+            }
+        };
+        if t.is_some() {
+            let budget = self.draw();
+            self.ahead = Some((budget, self.arrival_after(budget)));
+        }
+        t
+    }
+
+    /// The rate becomes `rate` at `now`: the pending arrival is cancelled (a
+    /// new epoch) and the next one is worked out under the new rate, from the
+    /// draw already taken for the next call if there is one. With a zero rate
+    /// nothing is drawn, and a draw taken ahead is kept for the next change.
+    fn set_rate(&mut self, now: SimTime, rate: f64) -> Option<SimTime> {
+        // Before the workload starts, the new rate applies from its start.
+        self.origin = now.max(self.from);
+        self.profile = RateProfile::constant(rate);
+        self.pos_s = 0.0;
+        self.hint = 0;
+        self.epoch += 1;
+        let drawn = self.ahead.take().map(|(budget, _)| budget);
+        if rate <= 0.0 {
+            self.ahead = drawn.map(|budget| (budget, None));
+            return None;
+        }
+        let budget = drawn.unwrap_or_else(|| self.draw());
+        self.ahead = Some((budget, self.arrival_after(budget)));
+        self.next_arrival()
+    }
+
+    /// The growth of the cumulative rate to the next arrival: 1, or an Exp(1) draw.
+    #[inline(always)]
+    fn draw(&mut self) -> f64 {
+        match self.process {
             ArrivalProcess::Constant => 1.0,
             ArrivalProcess::Poisson => self.rng.exp1(),
-        };
+        }
+    }
+
+    /// The arrival `budget` after the last one, which it becomes.
+    #[inline(always)]
+    fn arrival_after(&mut self, budget: f64) -> Option<SimTime> {
         let pos = self.profile.advance(self.pos_s, budget, &mut self.hint)?;
         self.pos_s = pos;
         let t = self.origin + SimDuration::from_secs_f64(pos);
         (t < self.until).then_some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_run(process: ArrivalProcess, seed: u64) -> OpenRun {
+        OpenRun {
+            from: SimTime::ZERO + SimDuration::from_secs(5),
+            origin: SimTime::ZERO + SimDuration::from_secs(5),
+            until: SimTime::ZERO + SimDuration::from_secs(20_000),
+            profile: RateProfile::constant(9.0),
+            process,
+            rng: RngStreams::new(seed).stream(StreamId::new(StreamId::ARRIVALS, 0)),
+            pos_s: 0.0,
+            hint: 0,
+            epoch: 0,
+            lane: None,
+            ahead: None,
+        }
+    }
+
+    /// What `next_arrival` did before it worked one arrival ahead.
+    fn when_due(run: &mut OpenRun) -> Option<SimTime> {
+        let budget = run.draw();
+        run.arrival_after(budget)
+    }
+
+    /// Arrivals worked out one call ahead are the arrivals worked out when
+    /// due, draw for draw, through rate changes at random moments: to zero
+    /// and back, twice in a row, before the start, and past `until`.
+    #[test]
+    fn arrivals_worked_out_ahead_are_the_arrivals_worked_out_when_due() {
+        for process in [ArrivalProcess::Poisson, ArrivalProcess::Constant] {
+            for seed in 0..20u64 {
+                let (mut ahead, mut due) = (open_run(process, seed), open_run(process, seed));
+                let mut state = seed;
+                let mut next = |n: u64| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (state >> 33) % n
+                };
+                let (mut a, mut d) = (ahead.next_arrival(), when_due(&mut due));
+                let mut now = SimTime::ZERO;
+                let mut changes = 0;
+                for step in 0..3000 {
+                    assert_eq!(a, d, "{process:?}, seed {seed}, step {step}");
+                    if next(8) == 0 {
+                        // A change between now and the pending arrival.
+                        now += SimDuration::from_millis(next(300));
+                        let rate = [0.0, 0.0, 0.5, 9.0, 40.0][next(5) as usize];
+                        a = ahead.set_rate(now, rate);
+                        due.origin = now.max(due.from);
+                        due.profile = RateProfile::constant(rate);
+                        (due.pos_s, due.hint) = (0.0, 0);
+                        d = if rate > 0.0 { when_due(&mut due) } else { None };
+                        changes += 1;
+                    } else if let Some(t) = a {
+                        now = t;
+                        (a, d) = (ahead.next_arrival(), when_due(&mut due));
+                    }
+                }
+                assert!(changes > 300);
+            }
+        }
     }
 }
