@@ -176,6 +176,17 @@ impl<E: Copy> EventQueue<E> {
         self.note_push(TIMERS, key);
     }
 
+    /// Schedules `event` at `at` straight into the heap, for a stream of events
+    /// in no particular time order (random hold completions): they would
+    /// rarely extend a lane, and the checks would cost each push. The order
+    /// of pops is the same as with [`push`](Self::push).
+    #[inline(always)]
+    pub fn push_unordered(&mut self, at: SimTime, event: E) {
+        let key = Self::key(at, self.reserve_seq());
+        self.heap.push(Entry { key, event });
+        self.note_push(HEAP, key);
+    }
+
     /// Takes the next sequence number without scheduling anything: an event
     /// pushed later with [`push_with_seq`](Self::push_with_seq) and this number
     /// pops exactly where an event pushed now for the same time would have. This
@@ -597,12 +608,14 @@ mod tests {
                     } else {
                         // Constant delays into a declared lane (always sorted), random
                         // ones into another (often not: they fall back), some as
-                        // timers (their own heap), the rest plain.
+                        // timers (their own heap), some straight into the heap,
+                        // the rest plain.
                         let seq = q.scheduled_total();
                         match (r % 5, r % 13) {
                             (1, _) => q.push_in(lanes[0], SimTime(at), seq),
                             (2, _) => q.push_in(lanes[1], SimTime(at), seq),
                             (_, 0..=3) => q.push_timer(SimTime(at), seq),
+                            (_, 4..=6) => q.push_unordered(SimTime(at), seq),
                             _ => q.push(SimTime(at), seq),
                         }
                         reference.push((at, seq));

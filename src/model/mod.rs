@@ -170,6 +170,9 @@ mod streams {
 struct ClassState {
     pool: usize,
     hold: Dist,
+    /// Whether the hold is a constant: its completions then come in time order
+    /// and may take a lane; random ones go straight to the queue's heap.
+    hold_is_constant: bool,
     overhead: Dist,
     overhead_is_zero: bool,
     priority: usize,
@@ -379,6 +382,7 @@ impl<'s> Simulation<'s> {
                 pool: c.pool.0 as usize,
                 hold: c.hold.clone(),
                 overhead_is_zero: c.overhead.constant_value() == Some(SimDuration::ZERO),
+                hold_is_constant: c.hold.constant_value().is_some(),
                 overhead: c.overhead.clone(),
                 priority: c.priority as usize,
                 statement_timeout: c.statement_timeout.unwrap_or(SimDuration::MAX),
@@ -1001,22 +1005,25 @@ impl<'s> Simulation<'s> {
         r.wait_end = now;
         r.conn = conn;
         let wait = now - r.entered;
-        let hold = if r.job == NOT_A_JOB {
+        // The hold, and whether holds of its kind end in the order they start.
+        let (hold, in_order) = if r.job == NOT_A_JOB {
             self.recorder.acquired(now, wait, r.arrival);
             let w = &mut self.workloads[r.workload as usize];
             let class = &self.classes[r.class as usize];
             // Drawn at acquire time with the class's *current* hold distribution: the
             // lab's app reads its work time when the handler runs.
             let hold = class.hold.sample(&mut w.hold_rng);
-            if hold > class.statement_timeout {
+            let hold = if hold > class.statement_timeout {
                 r.cut = true;
                 class.statement_timeout
             } else {
                 hold
-            }
+            };
+            (hold, class.hold_is_constant)
         } else {
             let job = &mut self.jobs[r.job as usize];
-            self.scenario.jobs[r.job as usize].hold.sample(&mut job.hold_rng)
+            let dist = &self.scenario.jobs[r.job as usize].hold;
+            (dist.sample(&mut job.hold_rng), dist.constant_value().is_some())
         };
         self.report(instance);
         match &mut self.cpu {
@@ -1025,7 +1032,9 @@ impl<'s> Simulation<'s> {
                 cpu.start(slot, generation, hold.0);
                 self.cpu_reschedule();
             }
-            None => self.queue.push(now + hold, Event::HoldDone { slot, generation }),
+            // Constant holds may extend a lane; random ones skip the lanes' checks.
+            None if in_order => self.queue.push(now + hold, Event::HoldDone { slot, generation }),
+            None => self.queue.push_unordered(now + hold, Event::HoldDone { slot, generation }),
         }
     }
 
