@@ -65,7 +65,8 @@ pub struct EventQueue<E> {
     fronts: Vec<u128>,
     /// Bit `l` is set when lane `l` holds events: `find_head` looks at those only.
     busy: u32,
-    /// Everything else: a small array or a binary heap on the key ([`Heap`]).
+    /// Everything else: 16 slots under a winner tree, or a binary heap past
+    /// that ([`Heap`]).
     heap: Heap<E>,
     /// The same kind of set for [`push_timer`](Self::push_timer)'s events.
     timers: Heap<E>,
@@ -513,6 +514,7 @@ impl<E: Copy> Heap<E> {
         Some(top)
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,10 +76,10 @@ impl SimDuration {
         if x.is_nan() || x < 0.5 {
             return SimDuration::ZERO;
         }
-        // The common case (below 2^63 ns, 292 years): the same truncation
-        // through the signed conversions, one instruction each way where the
-        // unsigned ones take a sequence. This sits on the dependency chain of
-        // every sampled hold and arrival, so its latency is the engine's.
+        // The common case (below 2^63 ns, 292 years) converts through the
+        // signed integers, one instruction each way where the unsigned ones
+        // take a sequence. This sits on the dependency chain of every sampled
+        // hold and arrival, so its latency is the engine's.
         if x < 9_223_372_036_854_775_808.0 {
             // `x + 0.5` truncated is the rounded value, unless the addition
             // itself rounded up onto the next whole number (x just below a
