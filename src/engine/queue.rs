@@ -20,7 +20,7 @@
 //!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
 //!   when its events interleave with another stream's;
 //! - the rest (typically hold completions) go to a min-set on the packed
-//!   `time << 64 | seq` key ([`Heap`]): while it holds at most 16 events (a
+//!   `time << 64 | seq` key (`Heap`): while it holds at most 16 events (a
 //!   pool's holds) 16 slots under a winner tree, where a push or a pop replays
 //!   one path of 4 selects, so no branch depends on how hold times compare;
 //!   past that a binary heap, sifted with a hole and popped with Floyd's
