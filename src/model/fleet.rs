@@ -42,19 +42,15 @@ impl Simulation<'_> {
             return 0;
         }
         match self.scenario.fleet.routing {
-            Routing::RoundRobin => {
-                let w = self.rr_next % n;
-                self.rr_next = (w + 1) % n;
-                w
-            }
+            Routing::RoundRobin => self.next_in_turn(n),
             Routing::Random => self.routing_rng.below(n as u64) as u32,
             Routing::LeastOutstanding => {
                 // Scan from a rotating start so ties spread round robin.
-                let start = self.rr_next % n;
-                self.rr_next = (start + 1) % n;
+                let start = self.next_in_turn(n);
                 let mut best = start;
-                for k in 1..n {
-                    let w = (start + k) % n;
+                let mut w = start;
+                for _ in 1..n {
+                    w = if w + 1 == n { 0 } else { w + 1 };
                     if self.outstanding[w as usize] < self.outstanding[best as usize] {
                         best = w;
                     }
@@ -62,6 +58,15 @@ impl Simulation<'_> {
                 best
             }
         }
+    }
+
+    /// The worker whose turn it is among `n`, and the turn moves on (without a
+    /// division: `rr_next` is below `n` unless pods were just scaled in).
+    #[inline]
+    fn next_in_turn(&mut self, n: u32) -> u32 {
+        let w = if self.rr_next < n { self.rr_next } else { self.rr_next % n };
+        self.rr_next = if w + 1 == n { 0 } else { w + 1 };
+        w
     }
 
     /// The copy of `pool` that a request served by `worker` uses.
