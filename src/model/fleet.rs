@@ -228,11 +228,7 @@ impl Simulation<'_> {
         let scenario = self.scenario;
         for change in &scenario.changes[index].actions {
             match change {
-                Change::Hold(c, d) => {
-                    let class = &mut self.classes[c.0 as usize];
-                    class.hold = d.clone();
-                    class.hold_is_constant = d.constant_value().is_some();
-                }
+                Change::Hold(c, d) => self.classes[c.0 as usize].hold = d.clone(),
                 Change::Overhead(c, d) => {
                     let class = &mut self.classes[c.0 as usize];
                     class.overhead = d.clone();

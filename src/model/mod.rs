@@ -170,9 +170,6 @@ mod streams {
 struct ClassState {
     pool: usize,
     hold: Dist,
-    /// Whether the hold is a constant: its completions then come in time order
-    /// and may take a lane; random ones go straight to the queue's heap.
-    hold_is_constant: bool,
     overhead: Dist,
     overhead_is_zero: bool,
     priority: usize,
@@ -382,7 +379,6 @@ impl<'s> Simulation<'s> {
                 pool: c.pool.0 as usize,
                 hold: c.hold.clone(),
                 overhead_is_zero: c.overhead.constant_value() == Some(SimDuration::ZERO),
-                hold_is_constant: c.hold.constant_value().is_some(),
                 overhead: c.overhead.clone(),
                 priority: c.priority as usize,
                 statement_timeout: c.statement_timeout.unwrap_or(SimDuration::MAX),
@@ -1019,7 +1015,7 @@ impl<'s> Simulation<'s> {
             } else {
                 hold
             };
-            (hold, class.hold_is_constant)
+            (hold, class.hold.constant_value().is_some())
         } else {
             let job = &mut self.jobs[r.job as usize];
             let dist = &self.scenario.jobs[r.job as usize].hold;
