@@ -402,16 +402,10 @@ impl<E: Copy> Heap<E> {
         self.replay(i);
     }
 
-    #[inline]
+    #[inline(always)]
     fn pop(&mut self) -> Option<Entry<E>> {
         if self.ordered {
-            let top = self.pop_ordered()?;
-            if self.items.len() <= UNORDERED_AT {
-                self.make_slots();
-            } else {
-                self.top = self.items[0].key;
-            }
-            return Some(top);
+            return self.pop_large();
         }
         if self.free == Self::ALL_FREE {
             return None;
@@ -421,6 +415,18 @@ impl<E: Copy> Heap<E> {
         self.free |= 1 << i;
         self.replay(i);
         Some(self.items[i])
+    }
+
+    /// A pop from the binary heap, which becomes slots again once small.
+    #[inline(never)]
+    fn pop_large(&mut self) -> Option<Entry<E>> {
+        let top = self.pop_ordered()?;
+        if self.items.len() <= UNORDERED_AT {
+            self.make_slots();
+        } else {
+            self.top = self.items[0].key;
+        }
+        Some(top)
     }
 
     /// Slot `i`'s key changed: recomputes the winners on its path to the root.
