@@ -1324,27 +1324,36 @@ impl<'s> Simulation<'s> {
     /// The response leaves: record it, free the slot, and let a virtual user go on.
     fn finish(&mut self, slot: u32, opts: &mut RunOptions<'_>) -> Result<(), SimError> {
         let now = self.now;
-        let r = self.requests.remove(slot);
-        let Phase::Responding(outcome) = r.phase else { return Ok(()) };
-        self.outstanding[r.worker as usize] -= 1;
-        self.active[r.worker as usize] -= 1;
-        self.recorder.responded(now, now - r.arrival, outcome, r.arrival);
-        if let Some(sink) = opts.sink.as_deref_mut() {
-            sink.record(&RequestRecord {
-                id: r.id,
-                workload: r.workload,
-                arrival: r.arrival,
-                acquired: r.acquired,
-                wait: r.wait_end - r.entered,
-                finished: now,
-                outcome,
-            })?;
+        // Field by field, not a copy of the whole request: its phase was
+        // written during this same event, and a wide load over that narrow
+        // store would wait for it to retire.
+        let r = self.requests.get(slot);
+        let (phase, worker, workload, user, arrival, abandoned) =
+            (r.phase, r.worker, r.workload, r.user, r.arrival, r.abandoned);
+        let record = opts.sink.is_some().then(|| RequestRecord {
+            id: r.id,
+            workload,
+            arrival,
+            acquired: r.acquired,
+            wait: r.wait_end - r.entered,
+            finished: now,
+            outcome: Outcome::Ok,
+        });
+        // What a retry needs (only with a client block).
+        let call = self.scenario.client.is_some().then(|| *r);
+        self.requests.free(slot);
+        let Phase::Responding(outcome) = phase else { return Ok(()) };
+        self.outstanding[worker as usize] -= 1;
+        self.active[worker as usize] -= 1;
+        self.recorder.responded(now, now - arrival, outcome, arrival);
+        if let (Some(sink), Some(record)) = (opts.sink.as_deref_mut(), record) {
+            sink.record(&RequestRecord { outcome, ..record })?;
         }
-        self.next_at_worker(r.worker);
-        if r.abandoned {
+        self.next_at_worker(worker);
+        if abandoned {
             return Ok(()); // the client gave up on it already
         }
-        if self.scenario.client.is_some() {
+        if let Some(r) = call {
             if outcome == Outcome::Ok {
                 self.client.succeeded += 1;
             } else if self.retry(&r, outcome == Outcome::TimedOut, false) {
@@ -1353,7 +1362,7 @@ impl<'s> Simulation<'s> {
                 self.client.gave_up += 1;
             }
         }
-        self.user_goes_on(r.workload, r.user);
+        self.user_goes_on(workload, user);
         Ok(())
     }
 

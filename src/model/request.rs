@@ -182,11 +182,18 @@ impl Requests {
     pub fn remove(&mut self, slot: u32) -> Request {
         let r = &mut self.slots[slot as usize];
         let out = *r;
+        self.free(slot);
+        out
+    }
+
+    /// Frees a slot (without copying out what it held).
+    #[inline]
+    pub fn free(&mut self, slot: u32) {
+        let r = &mut self.slots[slot as usize];
         r.phase = Phase::Free;
+        self.live_jobs -= usize::from(r.job != NOT_A_JOB);
         self.free.push(slot);
         self.live -= 1;
-        self.live_jobs -= usize::from(out.job != NOT_A_JOB);
-        out
     }
 
     /// Slots of live entries for which `keep` holds, in slot order.
