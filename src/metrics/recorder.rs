@@ -54,6 +54,8 @@ pub struct Recorder {
     copies: Vec<CopyLevels>,
     /// Rows of closed buckets, until the run hands them to its pool-row sink (or to the end).
     pool_rows: Vec<PoolRow>,
+    /// Whether a bucket closed since the last [`hand_off_rows`](Self::hand_off_rows).
+    closed: bool,
 }
 
 /// One pool copy's levels now and its figures in the current bucket (for `pools.csv`).
@@ -121,6 +123,7 @@ impl Recorder {
             leaked: 0,
             copies: vec![CopyLevels::default(); instances],
             pool_rows: Vec::new(),
+            closed: false,
         }
     }
 
@@ -211,6 +214,7 @@ impl Recorder {
         self.bucket_wait.reset();
         self.bucket_start = self.bucket_end;
         self.bucket_end += self.width;
+        self.closed = true;
     }
 
     /// Hands the timeline rows and the pool rows of closed buckets to their
@@ -222,6 +226,11 @@ impl Recorder {
         pools: Option<&mut (dyn RowSink<PoolRow> + '_)>,
         min: usize,
     ) -> std::io::Result<()> {
+        // Rows only come when a bucket closes: one test per event otherwise.
+        if !self.closed {
+            return Ok(());
+        }
+        self.closed = false;
         hand_off(&mut self.timeline, timeline, min)?;
         hand_off(&mut self.pool_rows, pools, min)
     }
