@@ -904,7 +904,21 @@ impl<'s> Simulation<'s> {
     /// Starts connections for waiters that no connection is coming for yet.
     /// `trigger` is the request that just started waiting: with `on_refused:
     /// fail` it is the one that fails when the database refuses.
+    ///
+    /// The common answer, nothing to open, is worked out inline (every
+    /// request that waits asks); the rest is out of line.
+    #[inline(always)]
     fn open_for_waiters(&mut self, instance: u32, trigger: Option<(u32, u32)>) {
+        let c = &self.copies[instance as usize];
+        if c.opening >= c.waiting || !self.can_open(instance) || c.wants_db {
+            return;
+        }
+        self.open_more_for_waiters(instance, trigger);
+    }
+
+    /// [`open_for_waiters`](Self::open_for_waiters) once a connection may be opened.
+    #[inline(never)]
+    fn open_more_for_waiters(&mut self, instance: u32, trigger: Option<(u32, u32)>) {
         loop {
             let c = &self.copies[instance as usize];
             if c.opening >= c.waiting || !self.can_open(instance) || c.wants_db {
