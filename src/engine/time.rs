@@ -61,13 +61,6 @@ impl SimDuration {
         // every sampled hold and arrival gap passes through here.
         SimDuration::from_nanos_f64(s * NANOS_PER_SEC as f64)
     }
-    /// `r - 1` ns: [`from_nanos_f64`](Self::from_nanos_f64)'s rare correction, out
-    /// of line so that the check stays a (predicted) branch.
-    #[cold]
-    #[inline(never)]
-    fn one_below(r: i64) -> SimDuration {
-        SimDuration(r as u64 - 1)
-    }
     /// From float nanoseconds, rounded to the nearest nanosecond (half away
     /// from zero) and clamped to `[0, MAX]`; NaN gives zero.
     #[inline]
@@ -76,34 +69,28 @@ impl SimDuration {
         if x.is_nan() || x < 0.5 {
             return SimDuration::ZERO;
         }
-        // The common case (below 2^63 ns, 292 years) converts through the
-        // signed integers, one instruction each way where the unsigned ones
-        // take a sequence. This sits on the dependency chain of every sampled
-        // hold and arrival, so its latency is the engine's.
+        // Below 2^52 ns (52 days), `x + 0.5` truncated is the rounded value:
+        // an add and a conversion (through the signed integers, one
+        // instruction where the unsigned conversion is a sequence). This sits
+        // on the dependency chain of every sampled hold and arrival, so its
+        // latency is the engine's. Why it is exact: the doubles in [2^(k-1),
+        // 2^k) are multiples of 2^(k-53), so for k <= 52 one half is one of
+        // them too, and `x + 0.5` is computed exactly unless it reaches the
+        // next power of two 2^k; then x >= 2^k - 0.5, the sum rounds to at
+        // most 2^k + 0.5 (a double), and both the truncation and round(x) are
+        // 2^k.
+        if x < 4_503_599_627_370_496.0 {
+            return SimDuration((x + 0.5) as i64 as u64);
+        }
+        // From 2^52 on every double is a whole number. 2^64 = u64::MAX as f64,
+        // and `round(x) >= 2^64` exactly when `x >= 2^64`.
         if x < 9_223_372_036_854_775_808.0 {
-            // `x + 0.5` truncated is the rounded value, unless the addition
-            // itself rounded up onto the next whole number (x just below a
-            // half, or an odd whole x in [2^52, 2^53)): then `r - x`, which is
-            // exact (r and x are within a factor of two), exceeds one half.
-            // That check is a branch kept off the result's path, which is then
-            // an add and a conversion long.
-            let r = (x + 0.5) as i64;
-            if r as f64 - x > 0.5 {
-                return SimDuration::one_below(r);
-            }
-            return SimDuration(r as u64);
+            SimDuration(x as i64 as u64)
+        } else if x >= u64::MAX as f64 {
+            SimDuration::MAX
+        } else {
+            SimDuration(x as u64)
         }
-        // 2^64 = u64::MAX as f64; `round(x) >= 2^64` exactly when `x >= 2^64`
-        // (doubles that close to 2^64 are whole numbers).
-        if x >= u64::MAX as f64 {
-            return SimDuration::MAX;
-        }
-        // In range: truncate, then add one if the fraction is at least one half.
-        // `x - whole` is exact (x and whole are within a factor of two, or whole is
-        // 0), and for x >= 2^52 every double is whole, so the fraction is 0.
-        let whole = x as u64;
-        let frac = x - whole as f64;
-        SimDuration(whole + u64::from(frac >= 0.5))
     }
     /// Nanoseconds.
     pub fn as_nanos(self) -> u64 {
@@ -265,9 +252,10 @@ mod tests {
         for x in [edge, edge - 1024.0, edge + 2048.0, f64::from_bits(edge.to_bits() - 7), 2f64.powi(62) + 0.5] {
             assert_eq!(SimDuration::from_nanos_f64(x), reference_ns(x), "x = {x:e}");
         }
-        // In nanoseconds: halves and their neighbours at every scale, where
-        // `x + 0.5` may round onto the next whole number, and whole numbers
-        // around 2^52 and 2^53, where it rounds to even.
+        // In nanoseconds: halves and their neighbours at every scale (below a
+        // power of two, `x + 0.5` reaches it and is rounded), and whole
+        // numbers around 2^52 and 2^53, where `x + 0.5` would round to even
+        // (this fails if the add-and-truncate path is taken up to 2^53).
         for e in 0..63 {
             for k in [0.0, 1.0, 2.0, 3.0, 1000.0] {
                 let m = 2f64.powi(e) + k;
