@@ -384,7 +384,8 @@ impl<E: Copy> Heap<E> {
             return;
         }
         if self.free == 0 {
-            self.make_ordered(entry);
+            self.items.push(entry);
+            self.make_ordered();
             return;
         }
         // The lowest free slot: at most one past the slots used so far.
@@ -447,10 +448,11 @@ impl<E: Copy> Heap<E> {
         self.top = key;
     }
 
-    /// Becomes a binary heap of the slots' entries and `entry` (all slots are full).
+    /// Becomes a binary heap of its entries: the slots' and one more (all
+    /// slots are full). The new entry is pushed by the caller: passed here,
+    /// it would have to be built in memory on the common path too.
     #[cold]
-    fn make_ordered(&mut self, entry: Entry<E>) {
-        self.items.push(entry);
+    fn make_ordered(&mut self) {
         for i in 1..self.items.len() {
             let e = self.items[i];
             Self::sift_up(&mut self.items, i, e);
