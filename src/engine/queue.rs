@@ -20,9 +20,10 @@
 //!   **declared lane** ([`EventQueue::lane`]), so it stays out of the heap even
 //!   when its events interleave with another stream's;
 //! - the rest (typically hold completions) go to a min-set on the packed
-//!   `time << 64 | seq` key (`Heap`): while it holds at most 16 events (a
-//!   pool's holds) 16 slots under a winner tree, where a push or a pop replays
-//!   one path of 4 selects, so no branch depends on how hold times compare;
+//!   `time << 64 | seq << 4` key (`Heap`): while it holds at most 16 events
+//!   (a pool's holds) 16 slots under a winner tree, where a push or a pop
+//!   replays one path of 4 selects, so no branch depends on how hold times
+//!   compare (the tree keeps each key's slot in its 4 low bits);
 //!   past that a binary heap, sifted with a hole and popped with Floyd's
 //!   bottom-up method (one compare per level on the way down);
 //! - **timers** that are many at once but rarely due (each pool copy's idle
@@ -209,9 +210,11 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// (time, seq) as one integer: a compare is a compare and a subtract-with-borrow.
+    /// The sequence number sits above the low [`SLOT_BITS`] bits, which the
+    /// small heap fills with an entry's slot (2^60 numbers are still plenty).
     #[inline(always)]
     fn key(at: SimTime, seq: u64) -> u128 {
-        ((at.0 as u128) << 64) | seq as u128
+        ((at.0 as u128) << 64) | u128::from(seq << SLOT_BITS)
     }
 
     /// Puts an entry in the now lane, the tail lane or the heap.
@@ -328,10 +331,14 @@ const SMALL: usize = 16;
 const UNORDERED_AT: usize = 8;
 /// Levels of the winner tree over [`SMALL`] slots.
 const LEVELS: usize = SMALL.trailing_zeros() as usize;
+/// Low bits of every key, left zero by [`EventQueue::key`], where a small
+/// [`Heap`]'s tree keeps the slot of each key.
+const SLOT_BITS: u32 = LEVELS as u32;
+const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 
 /// A min-set of entries on their keys. While small (a pool's holds, a few
 /// timers) the entries sit in [`SMALL`] slots under a winner tree: each node
-/// holds the smallest key below it and its slot, so a push or a pop replays
+/// holds the smallest key below it, its slot in the key's low bits, so a push or a pop replays
 /// one leaf-to-root path of [`LEVELS`] compares, each a select rather than a
 /// branch: nothing depends on how the keys compare. Once it grows past
 /// [`SMALL`] it becomes a binary heap, sifted with a hole and popped with
@@ -345,10 +352,13 @@ struct Heap<E> {
     /// Whether `items` is a binary heap.
     ordered: bool,
     /// The winner tree while small: node 1 is the root, node `n` has children
-    /// `2n` and `2n + 1`, and node `SMALL + i` is slot `i` (key u128::MAX when
-    /// free). `key[n]` is the smallest key below node `n`, `slot[n]` its slot.
-    key: [u128; 2 * SMALL],
-    slot: [u8; 2 * SMALL],
+    /// `2n` and `2n + 1`, and node `SMALL + i` is slot `i`, whose key is its
+    /// entry's with `i` in the low [`SLOT_BITS`] bits (u128::MAX when free).
+    /// Node `n` holds the smallest key below it, so its slot too, as two
+    /// words: `hi[n]` (the time) and `lo[n]` (sequence number and slot).
+    /// Keys are unique, so the slot bits never decide a compare.
+    hi: [u64; 2 * SMALL],
+    lo: [u64; 2 * SMALL],
     /// Free slots, one bit each, while small.
     free: u32,
     /// The smallest key (u128::MAX when empty).
@@ -362,8 +372,8 @@ impl<E: Copy> Heap<E> {
         Heap {
             items: Vec::new(),
             ordered: false,
-            key: [u128::MAX; 2 * SMALL],
-            slot: std::array::from_fn(|n| (n % SMALL) as u8),
+            hi: [u64::MAX; 2 * SMALL],
+            lo: [u64::MAX; 2 * SMALL],
             free: Self::ALL_FREE,
             top: u128::MAX,
         }
@@ -399,7 +409,9 @@ impl<E: Copy> Heap<E> {
         } else {
             self.items.push(entry);
         }
-        self.key[SMALL + i] = entry.key;
+        debug_assert_eq!(entry.key as u64 & SLOT_MASK, 0, "a key with its slot bits set");
+        self.hi[SMALL + i] = (entry.key >> 64) as u64;
+        self.lo[SMALL + i] = entry.key as u64 | i as u64;
         self.replay(i);
     }
 
@@ -411,8 +423,8 @@ impl<E: Copy> Heap<E> {
         if self.free == Self::ALL_FREE {
             return None;
         }
-        let i = self.slot[1] as usize % SMALL;
-        self.key[SMALL + i] = u128::MAX;
+        let i = (self.lo[1] & SLOT_MASK) as usize;
+        (self.hi[SMALL + i], self.lo[SMALL + i]) = (u64::MAX, u64::MAX);
         self.free |= 1 << i;
         self.replay(i);
         Some(self.items[i])
@@ -434,18 +446,18 @@ impl<E: Copy> Heap<E> {
     #[inline(always)]
     fn replay(&mut self, i: usize) {
         let mut n = SMALL + i % SMALL;
-        let (mut key, mut slot) = (self.key[n], i as u8);
+        let (mut hi, mut lo) = (self.hi[n], self.lo[n]);
         for _ in 0..LEVELS {
             let sibling = n ^ 1;
-            let (k, s) = (self.key[sibling], self.slot[sibling]);
-            let theirs = k < key;
-            key = select_unpredictable(theirs, k, key);
-            slot = select_unpredictable(theirs, s, slot);
+            let (h, l) = (self.hi[sibling], self.lo[sibling]);
+            let theirs = (u128::from(h) << 64 | u128::from(l)) < (u128::from(hi) << 64 | u128::from(lo));
+            hi = select_unpredictable(theirs, h, hi);
+            lo = select_unpredictable(theirs, l, lo);
             n /= 2;
-            self.key[n] = key;
-            self.slot[n] = slot;
+            self.hi[n] = hi;
+            self.lo[n] = lo;
         }
-        self.top = key;
+        self.top = u128::from(hi) << 64 | u128::from(lo);
     }
 
     /// Becomes a binary heap of its entries: the slots' and one more (all
@@ -465,17 +477,19 @@ impl<E: Copy> Heap<E> {
     #[cold]
     fn make_slots(&mut self) {
         self.ordered = false;
-        self.key = [u128::MAX; 2 * SMALL];
+        (self.hi, self.lo) = ([u64::MAX; 2 * SMALL], [u64::MAX; 2 * SMALL]);
         for (i, e) in self.items.iter().enumerate() {
-            self.key[SMALL + i] = e.key;
+            self.hi[SMALL + i] = (e.key >> 64) as u64;
+            self.lo[SMALL + i] = e.key as u64 | i as u64;
         }
         self.free = Self::ALL_FREE & !((1 << self.items.len()) - 1);
+        let key = |h: &[u64], l: &[u64], n: usize| u128::from(h[n]) << 64 | u128::from(l[n]);
         for n in (1..SMALL).rev() {
-            let right = self.key[2 * n + 1] < self.key[2 * n];
+            let right = key(&self.hi, &self.lo, 2 * n + 1) < key(&self.hi, &self.lo, 2 * n);
             let child = 2 * n + usize::from(right);
-            (self.key[n], self.slot[n]) = (self.key[child], self.slot[child]);
+            (self.hi[n], self.lo[n]) = (self.hi[child], self.lo[child]);
         }
-        self.top = self.key[1];
+        self.top = key(&self.hi, &self.lo, 1);
     }
 
     /// Moves the hole at `hole` up past every parent later than `entry`, then
@@ -674,17 +688,19 @@ mod tests {
             let low = (splitmix(&mut state) % (SMALL as u64 + 2)) as usize;
             while reference.len() < high {
                 // Many equal times: the sequence number decides.
-                let key = (now + u128::from(splitmix(&mut state) % 50)) << 64 | seq;
+                let key = (now + u128::from(splitmix(&mut state) % 50)) << 64 | seq << SLOT_BITS;
                 seq += 1;
                 heap.push(Entry { key, event: key });
                 reference.push(key);
-                assert_eq!(heap.top, *reference.iter().min().unwrap(), "round {round}");
+                // The slots' tree keeps a slot in the top's low bits.
+                assert_eq!(heap.top >> SLOT_BITS, reference.iter().min().unwrap() >> SLOT_BITS, "round {round}");
             }
             while reference.len() > low {
                 let expected = *reference.iter().min().unwrap();
                 reference.retain(|&k| k != expected);
                 assert_eq!(heap.pop().map(|e| e.event), Some(expected), "round {round}");
-                assert_eq!(heap.top, reference.iter().copied().min().unwrap_or(u128::MAX), "round {round}");
+                let min = reference.iter().copied().min().unwrap_or(u128::MAX);
+                assert_eq!(heap.top >> SLOT_BITS, min >> SLOT_BITS, "round {round}");
                 now = expected >> 64;
                 switches += usize::from(heap.ordered != was_ordered);
                 was_ordered = heap.ordered;

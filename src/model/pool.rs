@@ -20,8 +20,9 @@ pub struct Waiter {
     pub slot: u32,
     /// Its generation when it started waiting.
     pub generation: u32,
-    /// When it gives up, as the event queue's (time << 64 | seq) key: the key
-    /// its own timeout event would have had (`u128::MAX`: never).
+    /// When it gives up, as (time << 64 | seq) with the sequence number its
+    /// own timeout event would have had (`u128::MAX`: never): ordered as the
+    /// event queue orders those events.
     pub deadline: u128,
 }
 
