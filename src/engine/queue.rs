@@ -214,6 +214,7 @@ impl<E: Copy> EventQueue<E> {
     /// small heap fills with an entry's slot (2^60 numbers are still plenty).
     #[inline(always)]
     fn key(at: SimTime, seq: u64) -> u128 {
+        debug_assert!(seq < 1 << (64 - SLOT_BITS), "sequence numbers ran out");
         ((at.0 as u128) << 64) | u128::from(seq << SLOT_BITS)
     }
 
@@ -338,9 +339,9 @@ const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 
 /// A min-set of entries on their keys. While small (a pool's holds, a few
 /// timers) the entries sit in [`SMALL`] slots under a winner tree: each node
-/// holds the smallest key below it, its slot in the key's low bits, so a push or a pop replays
-/// one leaf-to-root path of [`LEVELS`] compares, each a select rather than a
-/// branch: nothing depends on how the keys compare. Once it grows past
+/// holds the smallest key below it (its slot in the key's low bits), so a
+/// push or a pop replays one leaf-to-root path of [`LEVELS`] compares, each a
+/// select rather than a branch: nothing depends on how the keys compare. Once it grows past
 /// [`SMALL`] it becomes a binary heap, sifted with a hole and popped with
 /// Floyd's method. Either way `top` is the smallest key, so the queue reads it
 /// without looking inside.

@@ -1346,8 +1346,11 @@ impl<'s> Simulation<'s> {
         // written during this same event, and a wide load over that narrow
         // store would wait for it to retire.
         let r = self.requests.get(slot);
-        let (phase, worker, workload, user, arrival, abandoned) =
-            (r.phase, r.worker, r.workload, r.user, r.arrival, r.abandoned);
+        let Phase::Responding(outcome) = r.phase else {
+            self.requests.free(slot);
+            return Ok(());
+        };
+        let (worker, workload, user, arrival, abandoned) = (r.worker, r.workload, r.user, r.arrival, r.abandoned);
         let record = opts.sink.is_some().then(|| RequestRecord {
             id: r.id,
             workload,
@@ -1355,18 +1358,17 @@ impl<'s> Simulation<'s> {
             acquired: r.acquired,
             wait: r.wait_end - r.entered,
             finished: now,
-            outcome: Outcome::Ok,
+            outcome,
         });
         // What a retry needs, copied only with a client block (the copy is
         // the wide load this function avoids).
         let call = if self.scenario.client.is_some() { Some(*r) } else { None };
         self.requests.free(slot);
-        let Phase::Responding(outcome) = phase else { return Ok(()) };
         self.outstanding[worker as usize] -= 1;
         self.active[worker as usize] -= 1;
         self.recorder.responded(now, now - arrival, outcome, arrival);
         if let (Some(sink), Some(record)) = (opts.sink.as_deref_mut(), record) {
-            sink.record(&RequestRecord { outcome, ..record })?;
+            sink.record(&record)?;
         }
         self.next_at_worker(worker);
         if abandoned {
