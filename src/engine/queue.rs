@@ -410,10 +410,16 @@ impl<E: Copy> Heap<E> {
         } else {
             self.items.push(entry);
         }
-        debug_assert_eq!(entry.key as u64 & SLOT_MASK, 0, "a key with its slot bits set");
-        self.hi[SMALL + i] = (entry.key >> 64) as u64;
-        self.lo[SMALL + i] = entry.key as u64 | i as u64;
+        self.set_leaf(i, entry.key);
         self.replay(i);
+    }
+
+    /// Slot `i`'s leaf gets `key`, with `i` in its low bits.
+    #[inline(always)]
+    fn set_leaf(&mut self, i: usize, key: u128) {
+        debug_assert_eq!(key as u64 & SLOT_MASK, 0, "a key with its slot bits set");
+        self.hi[SMALL + i] = (key >> 64) as u64;
+        self.lo[SMALL + i] = key as u64 | i as u64;
     }
 
     #[inline(always)]
@@ -479,18 +485,14 @@ impl<E: Copy> Heap<E> {
     fn make_slots(&mut self) {
         self.ordered = false;
         (self.hi, self.lo) = ([u64::MAX; 2 * SMALL], [u64::MAX; 2 * SMALL]);
-        for (i, e) in self.items.iter().enumerate() {
-            self.hi[SMALL + i] = (e.key >> 64) as u64;
-            self.lo[SMALL + i] = e.key as u64 | i as u64;
-        }
         self.free = Self::ALL_FREE & !((1 << self.items.len()) - 1);
-        let key = |h: &[u64], l: &[u64], n: usize| u128::from(h[n]) << 64 | u128::from(l[n]);
-        for n in (1..SMALL).rev() {
-            let right = key(&self.hi, &self.lo, 2 * n + 1) < key(&self.hi, &self.lo, 2 * n);
-            let child = 2 * n + usize::from(right);
-            (self.hi[n], self.lo[n]) = (self.hi[child], self.lo[child]);
+        self.top = u128::MAX;
+        // Replaying the leaves in slot order leaves every node right: the
+        // last replay through a node comes after both of its subtrees are done.
+        for i in 0..self.items.len() {
+            self.set_leaf(i, self.items[i].key);
+            self.replay(i);
         }
-        self.top = key(&self.hi, &self.lo, 1);
     }
 
     /// Moves the hole at `hole` up past every parent later than `entry`, then
