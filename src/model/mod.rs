@@ -913,21 +913,24 @@ impl<'s> Simulation<'s> {
     /// request that waits asks); the rest is out of line.
     #[inline(always)]
     fn open_for_waiters(&mut self, instance: u32, trigger: Option<(u32, u32)>) {
-        let c = &self.copies[instance as usize];
-        if c.opening >= c.waiting || !self.can_open(instance) || c.wants_db {
-            return;
+        if self.opens_for_waiters(instance) {
+            self.open_more_for_waiters(instance, trigger);
         }
-        self.open_more_for_waiters(instance, trigger);
+    }
+
+    /// Whether the copy should open a connection for its waiters: more of them
+    /// wait than connections are being opened, the pool has room, and the copy
+    /// is not already waiting for the database to free a slot.
+    #[inline(always)]
+    fn opens_for_waiters(&self, instance: u32) -> bool {
+        let c = &self.copies[instance as usize];
+        c.opening < c.waiting && self.can_open(instance) && !c.wants_db
     }
 
     /// [`open_for_waiters`](Self::open_for_waiters) once a connection may be opened.
     #[inline(never)]
     fn open_more_for_waiters(&mut self, instance: u32, trigger: Option<(u32, u32)>) {
-        loop {
-            let c = &self.copies[instance as usize];
-            if c.opening >= c.waiting || !self.can_open(instance) || c.wants_db {
-                return;
-            }
+        while self.opens_for_waiters(instance) {
             match self.open_conn(instance) {
                 Some(conn) => self.connect(conn),
                 None => {
