@@ -6,20 +6,50 @@
 //! depth and 503s over time.
 //!
 //! ```text
-//! YAML -> scenario::load -> Scenario -> simulate(&scenario, seed) -> RunResult
-//!      -> output (CSV, JSON) and plot (PNG)
+//! YAML -> scenario::load -> Scenario -> run::run(&scenario, opts) -> RunResult
+//!      (model simulates; theory predicts beside it)  -> output (CSV, JSON), plot (PNG)
 //! ```
 //!
-//! ## Layout
+//! ## Module map
 //!
-//! - [`engine`]: time, event queue, random streams; knows nothing of pools.
-//! - [`workload`]: distributions, rate profiles, virtual-user schedules.
-//! - [`scenario`]: the YAML format, validation with located messages.
-//! - [`model`]: pools, requests and workloads as event handlers.
-//! - [`metrics`]: observation only: timeline buckets, histograms, summary.
-//! - [`output`] and [`plot`]: writers and figures over result types.
-//! - [`theory`]: queueing formulas (Erlang B/C, M/M/c+D) to check runs against.
+//! From the bottom up; each module reads only the ones below it, never one at
+//! its own level or above:
+//!
+//! - [`engine`]: simulated time, the event queue, seeded random streams; knows nothing of pools.
+//! - [`workload`]: distributions, rate profiles, virtual-user schedules; know nothing of pools.
+//! - [`scenario`]: the YAML format, validated with located messages (`validate/`, one file
+//!   per section of the format), `expect:`, `sweep:` and `--set` grids.
+//! - [`result`]: what runs produce (a run's result, a sweep's table, a comparison): the
+//!   types every writer, figure and check reads.
+//! - [`metrics`]: observation only: the recorder that folds the model's reports into
+//!   timeline buckets, histograms and the summary.
+//! - [`theory`]: queueing formulas (Erlang B/C, M/M/c+D), `sim analyze`'s report and the
+//!   prediction put beside a run.
+//! - [`model`]: the simulation: requests, pools, connections, the database, the fleet.
+//! - [`run`]: one run, start to finish: the model, then theory's figures beside it.
+//! - [`output`] and [`plot`]: writers (CSV, JSON) and figures (PNG) over result types.
+//! - [`sweep`] and [`check`]: many runs (grids, comparisons, `sim size`) and assertions on runs.
 //! - [`cli`]: the `sim` command; the only place that decides files and stdout.
+//!
+//! What each may import, checked by `tests/integration/layers.rs` against every
+//! `crate::` path in `src/` (code, comments and docs alike):
+//!
+//! ```text
+//! layer      may import
+//! engine     -
+//! workload   engine
+//! scenario   engine workload
+//! result     engine
+//! metrics    engine result
+//! theory     engine workload scenario result
+//! model      engine workload scenario result metrics
+//! run        scenario result theory model
+//! output     engine scenario result
+//! plot       engine scenario result
+//! sweep      engine workload scenario result theory model run output
+//! check      engine scenario result run output
+//! cli        engine workload scenario result metrics theory model run output plot sweep check
+//! ```
 //!
 //! ## Determinism contract
 //!
@@ -37,26 +67,29 @@
 //!
 //! The same scenario, seed and build therefore give the same bytes, every time.
 
-pub mod check;
-pub mod cli;
 pub mod engine;
-pub mod metrics;
-pub mod model;
-pub mod output;
-pub mod plot;
-pub mod scenario;
-pub mod sweep;
-pub mod theory;
 pub mod workload;
 
-pub use metrics::RunResult;
-pub use model::{RunOptions, SimError, Simulation};
-pub use scenario::Scenario;
+pub mod scenario;
 
-/// Runs `scenario` with `seed` to its end and returns the timeline and summary.
-///
-/// Uses the default event budget; for per-request output or interruption use
-/// [`Simulation::run`] with [`RunOptions`].
-pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunResult, SimError> {
-    Simulation::new(scenario, seed).run(RunOptions::seed(seed))
-}
+pub mod result;
+
+pub mod metrics;
+pub mod theory;
+
+pub mod model;
+
+pub mod run;
+
+pub mod output;
+pub mod plot;
+
+pub mod check;
+pub mod sweep;
+
+pub mod cli;
+
+pub use model::{RunOptions, SimError, Simulation};
+pub use result::RunResult;
+pub use run::simulate;
+pub use scenario::Scenario;

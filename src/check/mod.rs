@@ -15,9 +15,9 @@ pub mod report;
 
 use serde_json::Value;
 
-use crate::metrics::{Bucket, RunResult};
-use crate::output::csv::TIMELINE_COLUMNS;
 use crate::output::json::{lookup, summary_value};
+use crate::result::TIMELINE_COLUMNS;
+use crate::result::{Bucket, RunResult};
 use crate::scenario::expect::{Expectation, Stat, num};
 use crate::scenario::yaml::Pos;
 
@@ -244,7 +244,7 @@ mod tests {
 
     fn check(block: &str) -> Vec<Assertion> {
         let s = from_str(&format!("{LAB}expect:\n{block}"), "t.yaml", None, &[]).unwrap_or_else(|e| panic!("{e}"));
-        let r = crate::simulate(&s, s.seed).unwrap();
+        let r = crate::run::simulate(&s, s.seed).unwrap();
         evaluate(&s.expect, &r)
     }
 

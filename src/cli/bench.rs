@@ -33,7 +33,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
-use crate::model::{RunOptions, Simulation};
+use crate::model::RunOptions;
 use crate::output::json::{lookup, summary_value};
 use crate::scenario;
 
@@ -309,7 +309,7 @@ fn child(file: &Path, set: &[String], run_into: Option<&Path>, no_plots: bool) -
             let mut opts = RunOptions::seed(s.seed);
             opts.pool_sink = Some(&mut pools);
             opts.timeline_sink = Some(&mut timeline);
-            let result = Simulation::new(&s, s.seed).run(opts)?;
+            let result = crate::run::run(&s, opts)?;
             let summary = summary_value(&result);
             let requests = lookup(&summary, "requests.total").and_then(Value::as_f64).unwrap_or(0.0);
             (requests, result.meta.events as f64)
@@ -338,7 +338,7 @@ type OsArg = std::ffi::OsString;
 /// Drops the rows of closed buckets: the benchmark measures the engine, not the CSV writers.
 struct DiscardRows;
 
-impl<T> crate::metrics::RowSink<T> for DiscardRows {
+impl<T> crate::result::RowSink<T> for DiscardRows {
     fn rows(&mut self, _: &[T]) -> io::Result<()> {
         Ok(())
     }

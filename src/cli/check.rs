@@ -19,7 +19,7 @@ use super::files::write_atomic;
 use crate::check::golden::{self, Tolerance};
 use crate::check::report::{FileReport, Report, exit_code};
 use crate::check::{self as checks, Assertion, Verdict};
-use crate::model::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, RunOptions, Simulation};
+use crate::model::{DEFAULT_MAX_EVENTS, DEFAULT_MAX_IN_FLIGHT, RunOptions};
 use crate::output::json::{summary_value, write_summary};
 use crate::scenario;
 
@@ -232,7 +232,7 @@ fn check_file(job: &Job, args: &Args, tol: Tolerance, should_stop: &dyn Fn() -> 
         timeline_sink: None,
         should_stop: Some(should_stop),
     };
-    let result = match Simulation::new(&s, seed).run(opts) {
+    let result = match crate::run::run(&s, opts) {
         Ok(r) => r,
         Err(e) => {
             report.error = Some(format!("{file}: the run could not be done: {e}"));

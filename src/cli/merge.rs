@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use super::files::{ensure_dir, write_atomic};
 use crate::output::sweep::{parse_csv, table_from_csv};
-use crate::sweep::grid::{Axis, Value};
+use crate::scenario::grid::{Axis, Value};
 use crate::sweep::merge::{Part, merge};
 
 /// Arguments of `sim merge`.

@@ -7,11 +7,11 @@ use anyhow::{Context, Result};
 
 use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
-use crate::metrics::{RowSink, RunResult};
-use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, Simulation};
+use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, pool_instances};
 use crate::output::csv::{PoolCsv, RequestCsv, TimelineCsv};
 use crate::output::json::write_summary;
 use crate::plot::{self, PlotTimeline, fleet::PodRows};
+use crate::result::{RowSink, RunResult};
 use crate::scenario::{self, Scenario, units::parse_duration};
 
 /// Arguments of `sim run`.
@@ -73,10 +73,9 @@ pub fn run(args: &Args) -> Result<u8> {
         request_file = Some(streamed);
         request_csv = Some(RequestCsv::new(w, names)?);
     }
-    let sim = Simulation::new(&scenario, seed);
     // pools.csv is written as buckets close, so a long run of a big fleet does
     // not hold its rows; the pods figure keeps only its per-pod sums.
-    let instances = sim.instances();
+    let instances = pool_instances(&scenario);
     let (pools_file, w) = Streamed::create(&out.join("pools.csv"))?;
     let mut pools =
         Stream { csv: PoolCsv::new(w, &instances)?, figure: (!args.no_plots).then(|| PodRows::new(&instances)) };
@@ -90,12 +89,12 @@ pub fn run(args: &Args) -> Result<u8> {
         seed,
         max_events: args.max_events,
         max_in_flight: crate::model::DEFAULT_MAX_IN_FLIGHT,
-        sink: request_csv.as_mut().map(|c| c as &mut dyn crate::metrics::RequestSink),
+        sink: request_csv.as_mut().map(|c| c as &mut dyn crate::result::RequestSink),
         pool_sink: Some(&mut pools),
         timeline_sink: Some(&mut timeline),
         should_stop: Some(&should_stop),
     };
-    let mut result = sim.run(opts).with_context(|| format!("simulating {}", args.file.display()))?;
+    let mut result = crate::run::run(&scenario, opts).with_context(|| format!("simulating {}", args.file.display()))?;
     drop(should_stop); // clears the progress spinner before anything is printed
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;

@@ -1,5 +1,5 @@
 //! `sim size`: the smallest value of a scenario key meeting targets, theory first, then
-//! confirmed by replicated simulation (see [`crate::theory::size`]).
+//! confirmed by replicated simulation (see [`crate::sweep::size`]).
 //!
 //! Progress (one line per simulated candidate) goes to stderr; the answer to stdout.
 //! Exit codes: 0 an answer was found (and fits the database budget, when there is one),
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::EXIT_CHECK_FAILED;
-use crate::theory::size::{Point, SizeOptions, SizeReport, Target, size};
+use crate::sweep::size::{Point, SizeOptions, SizeReport, Target, size};
 
 /// Arguments of `sim size`.
 #[derive(Debug, clap::Args)]

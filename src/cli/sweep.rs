@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 use super::files::{ensure_dir, write_atomic, write_bytes_atomic};
 use crate::output::sweep::{SweepMeta, write_csv, write_meta};
 use crate::plot;
+use crate::scenario::grid::{self, Axis, Grid};
 use crate::scenario::{self, validate};
-use crate::sweep::grid::{self, Axis, Grid};
 use crate::sweep::{Control, Plan, Shard, Table};
 
 /// Figures always drawn when the table has them.

@@ -18,9 +18,8 @@
 //! take half the cache), and the rare bin that passes 2^32 values keeps its
 //! extra wraps on the side.
 
-use serde::Serialize;
-
 use crate::engine::SimDuration;
+use crate::result::{Percentiles, Stats};
 
 /// Highest value tracked exactly enough: 10 years (values above are clamped).
 const HIGH_NS: u64 = 10 * 365 * 86_400 * 1_000_000_000;
@@ -37,34 +36,6 @@ pub struct DurationHistogram<const SIGFIG: u32> {
     sum_ns: u128,
     min_ns: u64,
     max_ns: u64,
-}
-
-/// p50/p95/p99 of a set of durations, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-}
-
-/// Summary statistics of a set of durations, in milliseconds (all zero when empty).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Stats {
-    /// How many values.
-    pub count: u64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Arithmetic mean (exact, from the sum).
-    pub mean: f64,
 }
 
 impl<const SIGFIG: u32> Default for DurationHistogram<SIGFIG> {

@@ -5,9 +5,10 @@
 //! `[start, start + width)`. Gauges (connections in use, waiting requests) are
 //! integrated over time for their means.
 
+use super::hand_off;
 use super::histogram::DurationHistogram;
-use super::{Bucket, Outcome, PoolRow, RequestCounts, RowSink, Summary, hand_off};
 use crate::engine::{SimDuration, SimTime};
+use crate::result::{Bucket, Outcome, PoolRow, RequestCounts, RowSink, Summary};
 
 /// Collects the timeline and the summary of one run.
 #[derive(Debug)]

@@ -6,11 +6,11 @@ use super::pool::ConnState;
 use super::request::{NOT_A_JOB, NewRequest};
 use super::{Event, Simulation, WorkloadRun};
 use crate::engine::{SimDuration, SimTime};
-use crate::metrics::{
+use crate::result::{
     ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, Outcome, PoolInstance, PoolSummary,
     WorkerSummary,
 };
-use crate::scenario::{Change, JobScope, OnError, PoolId, Routing, Scope};
+use crate::scenario::{Change, JobScope, OnError, PoolId, Routing, Scenario, Scope};
 
 impl Simulation<'_> {
     /// Opens `min_idle` connections of every active pool copy and schedules the
@@ -349,26 +349,6 @@ impl Simulation<'_> {
         }
     }
 
-    /// Every copy of every pool, in the order of [`PoolRow::instance`](crate::metrics::PoolRow::instance)
-    /// (the same before and after the run: copies exist for the most pods the scenario scales to).
-    pub fn instances(&self) -> Vec<PoolInstance> {
-        let per_pod = self.scenario.fleet.workers_per_pod;
-        self.copies
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let p = &self.pools[c.pool as usize];
-                let k = i as u32 - p.base;
-                let (pod, worker) = match p.scope {
-                    Scope::Worker => (Some(k / per_pod), Some(k % per_pod)),
-                    Scope::Pod => (Some(k), None),
-                    Scope::Shared => (None, None),
-                };
-                PoolInstance { pool: self.scenario.pools[c.pool as usize].name.clone(), pod, worker }
-            })
-            .collect()
-    }
-
     /// Database, pool, job and leak figures (peak and refusals are filled in from the recorder).
     pub(super) fn fleet_summary(&self) -> FleetSummary {
         let s = self.scenario;
@@ -454,4 +434,31 @@ impl Simulation<'_> {
             warnings,
         }
     }
+}
+
+/// Every copy of every pool, in the order of [`PoolRow::instance`](crate::result::PoolRow::instance):
+/// pools in file order; a per-worker pool's copies pod by pod, worker by worker; a per-pod
+/// pool's pod by pod. The same before and after a run: copies exist for the most pods the
+/// scenario scales to.
+pub fn pool_instances(s: &Scenario) -> Vec<PoolInstance> {
+    let mut out = Vec::new();
+    for p in &s.pools {
+        let per_pod = s.fleet.workers_per_pod;
+        match p.scope {
+            Scope::Worker => {
+                for pod in 0..s.fleet.max_pods {
+                    for worker in 0..per_pod {
+                        out.push(PoolInstance { pool: p.name.clone(), pod: Some(pod), worker: Some(worker) });
+                    }
+                }
+            }
+            Scope::Pod => {
+                for pod in 0..s.fleet.max_pods {
+                    out.push(PoolInstance { pool: p.name.clone(), pod: Some(pod), worker: None });
+                }
+            }
+            Scope::Shared => out.push(PoolInstance { pool: p.name.clone(), pod: None, worker: None }),
+        }
+    }
+    out
 }

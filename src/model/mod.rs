@@ -25,13 +25,14 @@ mod request;
 
 use crate::engine::queue::Lane;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime, StreamId, StreamRng};
-use crate::metrics::{
-    Bucket, Outcome, PoolRow, Recorder, RequestRecord, RequestSink, RowSink, RunMeta, RunResult, hand_off,
-};
+use crate::metrics::{Recorder, hand_off};
+use crate::result::{Bucket, Outcome, PoolRow, RequestRecord, RequestSink, RowSink, RunMeta, RunResult};
 use crate::scenario::{OnRefused, Scenario, Scope, WorkloadKind};
 use crate::workload::{ArrivalProcess, Dist, RateProfile, UserSchedule};
 use pool::{ConnState, Conns, PoolCopy, Waiter};
 use request::{NOT_A_JOB, NewRequest, Phase, Requests};
+
+pub use fleet::pool_instances;
 
 /// Default limit of requests in flight at once (see [`RunOptions::max_in_flight`]).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000_000;
@@ -621,7 +622,6 @@ impl<'s> Simulation<'s> {
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
         let unfinished = self.requests.live_requests();
         let fleet = self.fleet_summary();
-        let instances = self.instances();
         let mut rec = self.recorder.finish(end, unfinished);
         hand_off(&mut rec.timeline, opts.timeline_sink.as_deref_mut(), 0)?;
         hand_off(&mut rec.pool_rows, opts.pool_sink.as_deref_mut(), 0)?;
@@ -640,9 +640,10 @@ impl<'s> Simulation<'s> {
             },
             timeline: rec.timeline,
             summary: rec.summary,
-            theory: crate::theory::fit::predict(self.scenario),
+            // Computed beside the run, by the layer above that owns theory.
+            theory: None,
             fleet,
-            instances,
+            instances: pool_instances(self.scenario),
             pool_rows: rec.pool_rows,
         })
     }

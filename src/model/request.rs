@@ -3,7 +3,7 @@
 //! about the same request. Memory is O(requests in flight).
 
 use crate::engine::SimTime;
-use crate::metrics::Outcome;
+use crate::result::Outcome;
 
 /// Marks a slab entry that is an HTTP request, not a job's acquisition.
 pub const NOT_A_JOB: u16 = u16::MAX;

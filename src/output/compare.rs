@@ -9,9 +9,9 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value as Json, json};
 
+use super::fmt6;
 use super::sweep::write_line;
-use crate::sweep::compare::Comparison;
-use crate::sweep::stats::{Estimate, fmt6};
+use crate::result::{Comparison, Estimate};
 
 /// Figures shown in the terminal table, in this order, when the summary has them (the fleet
 /// model's `database.*` ones included). The CSV and JSON hold every figure.

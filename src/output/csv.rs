@@ -3,35 +3,7 @@
 
 use std::io::{self, Write};
 
-use crate::metrics::{Bucket, PoolInstance, PoolRow, RequestRecord, RequestSink, RowSink};
-
-/// Column names of `timeline.csv`, in order.
-pub const TIMELINE_COLUMNS: &[&str] = &[
-    "t_s",
-    "arrivals",
-    "ok",
-    "timed_out",
-    "failed",
-    "db_pool_used_size_max",
-    "db_pool_used_size_mean",
-    "db_pool_free_size_min",
-    "db_pool_waiting_requests_max",
-    "db_pool_waiting_requests_mean",
-    "db_pool_max_size",
-    "db_pool_exhaustion_total",
-    "latency_ms_p50",
-    "latency_ms_p95",
-    "latency_ms_p99",
-    "acquire_wait_ms_p99",
-    "refused",
-    "statement_timeout",
-    "terminated",
-    "db_connections_open",
-    "db_connections_usable",
-    "db_refusals",
-    "leaked_connections",
-    "retries",
-];
+use crate::result::{Bucket, PoolInstance, PoolRow, RequestRecord, RequestSink, RowSink, TIMELINE_COLUMNS};
 
 /// Writes the timeline; an empty cell means "no request finished in this bucket".
 pub fn write_timeline<W: Write>(w: W, timeline: &[Bucket]) -> io::Result<()> {
@@ -192,7 +164,7 @@ impl<W: Write> RequestSink for RequestCsv<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Percentiles;
+    use crate::result::Percentiles;
 
     #[test]
     fn every_timeline_column_can_be_read_by_name() {

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::round3;
-use crate::metrics::RunResult;
+use crate::result::RunResult;
 
 /// The summary as a JSON value: metadata first, then the figures, floats rounded
 /// to three decimals.

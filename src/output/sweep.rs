@@ -15,8 +15,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value as Json, json};
 
-use crate::sweep::stats::{Estimate, fmt6};
-use crate::sweep::{Grid, Row, Shard, Table};
+use super::fmt6;
+use crate::result::{Estimate, Row, Shard, Table};
+use crate::scenario::grid::Grid;
 
 /// What a sweep output describes, written as `sweep.json`.
 #[derive(Debug, Clone, PartialEq)]

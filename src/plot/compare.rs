@@ -12,7 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PlotError;
 use super::sweep::{Area, FONT, INK, MUTED, PALETTE, label, png, y_range};
-use crate::metrics::{Bucket, RunResult};
+use crate::result::{Bucket, RunResult};
 
 const MAX_COLUMNS: usize = 1000;
 const WIDTH: u32 = 1200;
@@ -146,23 +146,4 @@ fn draw_panel(area: &Area, p: &Panel, runs: &[RunResult], x: (f64, f64)) -> Resu
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlay_renders_real_runs_deterministically() {
-        let src = "name: t\npool: {max_size: 2, acquire_timeout: 1s}\nrequest: {hold: 500ms}\nworkload:\n  - burst: {at: 0s, count: 10}\n";
-        let a = crate::scenario::validate::from_str(src, "t.yaml", None, &[]).unwrap();
-        let b =
-            crate::scenario::validate::from_str(src, "t.yaml", None, &[("pool.max_size".into(), "5".into())]).unwrap();
-        let runs = vec![crate::simulate(&a, 1).unwrap(), crate::simulate(&b, 1).unwrap()];
-        let names = vec!["a".to_string(), "b".to_string()];
-        let png = overlay_png(&runs, &names).unwrap();
-        assert_eq!(&png[1..4], b"PNG");
-        assert_eq!(png, overlay_png(&runs, &names).unwrap());
-        assert!(overlay_png(&[], &[]).is_ok());
-    }
 }

@@ -12,7 +12,7 @@
 //! - Bounded: at most `MAX_COLUMNS` time columns and `MAX_ROWS` pod rows are drawn (pods are
 //!   grouped into bands beyond that, keeping each band's maximum), so ten thousand pods over a
 //!   long run still cost one pass over the pool rows and give a figure of bounded size.
-//! - Generic: timeline figures are read by `timeline.csv` column name ([`crate::metrics::Bucket::value`]), so the
+//! - Generic: timeline figures are read by `timeline.csv` column name ([`crate::result::Bucket::value`]), so the
 //!   figures follow the CSV's vocabulary.
 
 use std::collections::BTreeMap;
@@ -25,7 +25,7 @@ use super::{
     PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure,
     fmt_num, nice_step, ticks,
 };
-use crate::metrics::{PoolInstance, PoolRow, RowSink, RunResult};
+use crate::result::{PoolInstance, PoolRow, RowSink, RunResult};
 
 /// Timeline columns the database figure reads.
 const OPEN: &str = "db_connections_open";
@@ -696,7 +696,7 @@ fn draw_colour_bar(area: &Area) -> Result<(), PlotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{
+    use crate::result::{
         Bucket, DatabaseSummary, PoolInstance, PoolRow, PoolSummary, RequestCounts, RunMeta, Stats, Summary,
     };
 
@@ -786,7 +786,7 @@ mod tests {
                 warmup_s: 0.0,
             },
             theory: None,
-            fleet: crate::metrics::FleetSummary {
+            fleet: crate::result::FleetSummary {
                 database: DatabaseSummary {
                     max_connections: Some(500),
                     reserved_connections: 3,
@@ -1002,18 +1002,46 @@ mod tests {
         assert!((0..10).all(|i| lum(ramp(f64::from(i) / 10.0)) > lum(ramp(f64::from(i + 1) / 10.0))));
     }
 
-    /// A real run: 2 pods × 2 workers × a pool of 2 against a database of 6 (1 reserved), 40
-    /// requests of 1 s at once: in the first second the 5 usable connections are all in use,
-    /// spread over the pods (3 + 2 of their 4), while the database refuses the rest.
+    /// The rows of a real run (`tests/integration/fleet.rs` checks that the simulator gives
+    /// them): 2 pods × 2 workers × a pool of 2 against a database of 6 (1 reserved), 40
+    /// requests of 1 s at once, round robin: in the first second the 5 usable connections are
+    /// all in use, spread over the copies as 2 + 1 (pod 0) and 1 + 1 (pod 1), while the
+    /// database refuses the rest.
     #[test]
-    fn a_real_fleet_run_fills_the_grid_and_both_figures() {
-        let src = "name: small-fleet\nseed: 1\nduration: 5s\n\
-                   database: {max_connections: 6, reserved_connections: 1}\n\
-                   fleet: {pods: 2, workers_per_pod: 2}\n\
-                   pools: [{name: app, scope: worker, max_size: 2, acquire_timeout: 3s}]\n\
-                   request: {hold: 1s}\nworkload: [{burst: {at: 0s, count: 40}}]\n";
-        let s = crate::scenario::validate::from_str(src, "small.yaml", None, &[]).expect("valid scenario");
-        let r = crate::simulate(&s, 1).expect("run");
+    fn a_small_fleet_fills_the_grid_and_both_figures() {
+        let mut r = fleet(2, 5);
+        r.instances =
+            (0..4).map(|k| PoolInstance { pool: "app".into(), pod: Some(k / 2), worker: Some(k % 2) }).collect();
+        let first = [2, 1, 1, 1];
+        r.pool_rows = (0..5)
+            .flat_map(|i| {
+                (0..4).map(move |k| PoolRow {
+                    t_s: i as f64,
+                    instance: k,
+                    used_max: if i == 0 { first[k as usize] } else { 0 },
+                    idle: 0,
+                    waiting_max: 0,
+                    timeouts: 0,
+                })
+            })
+            .collect();
+        r.fleet.pools = vec![PoolSummary {
+            name: "app".into(),
+            scope: "worker",
+            instances: 4,
+            max_size: 2,
+            peak_used: 5,
+            peak_open: 5,
+            timeouts: 0,
+            connections_opened: 5,
+            connections_closed: 0,
+        }];
+        r.fleet.database.max_connections = Some(6);
+        r.fleet.database.reserved_connections = 1;
+        r.fleet.database.usable_connections = Some(5);
+        for b in &mut r.timeline {
+            b.db_connections_usable = Some(5);
+        }
         let g = PodGrid::new(&r);
         let labels: Vec<&str> = g.rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(labels, ["pod 0", "pod 1"]);
@@ -1027,19 +1055,13 @@ mod tests {
         assert!(pods_png(&r).unwrap().starts_with(PNG_SIGNATURE));
     }
 
-    /// Writes both figures to the temporary directory, for a look: `POOLSIM_FLEET_PNG=1 cargo
-    /// test --lib plot::fleet::tests::write_for_review -- --ignored`. With
-    /// `POOLSIM_FLEET_SCENARIO=file.yaml`, from a real run of that scenario.
+    /// Writes both figures to the temporary directory, for a look: `cargo test --lib
+    /// plot::fleet::tests::write_for_review -- --ignored` (a real run's figures are what `sim
+    /// run` writes).
     #[test]
     #[ignore = "writes files for a human to look at"]
     fn write_for_review() {
-        let r = match std::env::var("POOLSIM_FLEET_SCENARIO") {
-            Ok(path) => {
-                let s = crate::scenario::load(std::path::Path::new(&path)).expect("scenario");
-                crate::simulate(&s, s.seed).expect("run")
-            }
-            Err(_) => fleet(20, 120),
-        };
+        let r = fleet(20, 120);
         let dir = std::env::temp_dir();
         std::fs::write(dir.join("fleet-database.png"), database_png(&r).unwrap()).unwrap();
         std::fs::write(dir.join("fleet-pods.png"), pods_png(&r).unwrap()).unwrap();

@@ -11,7 +11,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PlotError;
 use super::sweep::{FONT, INK, MUTED, draw_title, label, png};
-use crate::sweep::{Axis, Table};
+use crate::result::Table;
+use crate::scenario::grid::Axis;
 
 /// Viridis at 9 evenly spaced stops.
 const VIRIDIS: [(u8, u8, u8); 9] = [
@@ -164,7 +165,8 @@ fn draw_colour_bar(area: &super::sweep::Area, lo: f64, hi: f64, figure: &str, mi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::{Estimate, Row, grid};
+    use crate::result::{Estimate, Row};
+    use crate::scenario::grid;
 
     #[test]
     fn viridis_ends_and_clamps() {

@@ -27,7 +27,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::metrics::{Bucket, RunResult};
+use crate::result::{Bucket, RunResult};
 
 /// Errors from drawing or encoding a figure.
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +229,7 @@ impl PlotTimeline {
     }
 }
 
-impl crate::metrics::RowSink<Bucket> for PlotTimeline {
+impl crate::result::RowSink<Bucket> for PlotTimeline {
     fn rows(&mut self, rows: &[Bucket]) -> std::io::Result<()> {
         for b in rows {
             self.0.push(b.clone());
@@ -284,7 +284,7 @@ impl<'a> Frame<'a> {
     }
 
     fn latency(&self, suffix: &str) -> Panel {
-        let pct = |p: fn(&crate::metrics::Percentiles) -> f64| self.values(move |b| b.latency_ms.as_ref().map(p));
+        let pct = |p: fn(&crate::result::Percentiles) -> f64| self.values(move |b| b.latency_ms.as_ref().map(p));
         Panel {
             title: format!("Response latency per bucket{suffix}"),
             weight: 5,
@@ -774,7 +774,7 @@ fn fmt_num(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Percentiles, RequestCounts, RunMeta, Stats, Summary};
+    use crate::result::{Percentiles, RequestCounts, RunMeta, Stats, Summary};
 
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     type Figure = fn(&RunResult) -> Result<Vec<u8>, PlotError>;
@@ -951,7 +951,7 @@ mod tests {
     fn feed(rows: &[Bucket]) -> (Vec<Bucket>, u32) {
         let mut keep = PlotTimeline::default();
         for chunk in rows.chunks(1000) {
-            crate::metrics::RowSink::rows(&mut keep, chunk).unwrap();
+            crate::result::RowSink::rows(&mut keep, chunk).unwrap();
         }
         keep.finish()
     }

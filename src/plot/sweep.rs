@@ -10,7 +10,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::PlotError;
-use crate::sweep::{Axis, Table};
+use crate::result::Table;
+use crate::scenario::grid::Axis;
 
 pub(crate) const FONT: &str = "sans-serif";
 pub(crate) const INK: RGBColor = RGBColor(20, 20, 20);
@@ -123,7 +124,7 @@ pub fn line_png(
     } else {
         format!("{scenario}: one run per point (use --replications for confidence bands)")
     };
-    let text_axis = axis.kind() == crate::sweep::grid::Kind::Text;
+    let text_axis = axis.kind() == crate::scenario::grid::Kind::Text;
     png(1000, 600, |root| {
         let (head, body) = root.split_vertically(64);
         draw_title(&head, &format!("{figure} against {}", axis.key), &subtitle)?;
@@ -200,7 +201,8 @@ pub fn line_png(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sweep::{Estimate, Row, grid};
+    use crate::result::{Estimate, Row};
+    use crate::scenario::grid;
 
     fn table(reps: usize, n: usize) -> (Table, Axis) {
         let axis = grid::parse_set("request.hold=100ms,250ms,1s").unwrap();

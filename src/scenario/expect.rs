@@ -16,7 +16,7 @@
 //! assertion is checked here (bounds are finite numbers, `min <= max`, windows
 //! are ordered): which figures exist is decided by the run, and grows with the
 //! model, so an unknown path is reported when the file is checked, with close
-//! matches (see `crate::check`). Invariant: every [`Expectation`] has at least
+//! matches (by `sim check`). Invariant: every [`Expectation`] has at least
 //! one bound, and `window`/`stat` only on timeline paths.
 
 use super::validate::{Ctx, fields, join, list, p_duration, scalar};

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod expect;
+pub mod grid;
 pub mod sweep;
 pub mod units;
 pub mod validate;

@@ -9,14 +9,16 @@
 //! ```
 //!
 //! Each `set` entry takes a values spec (a list `5,10,20` or a range `1..30:1`, see
-//! [`crate::sweep::grid`]) or a YAML sequence of scalars. Only the spec syntax is checked here;
+//! [`super::grid`]) or a YAML sequence of scalars. Only the spec syntax is checked here;
 //! whether each key exists and accepts each value is checked by `sim sweep` before any run, by
 //! applying the values to the scenario (the same path as `--set`).
 
+use super::grid::Axis;
 use super::validate::{Ctx, fields, p_uint};
 use super::yaml::{Node, Value};
-use crate::sweep::MAX_REPLICATIONS;
-use crate::sweep::grid::Axis;
+
+/// Most replications per point (of a sweep, a comparison or a size search).
+pub const MAX_REPLICATIONS: usize = 10_000;
 
 /// A sweep described in the scenario file.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,35 +11,9 @@
 use serde_json::Value as Json;
 
 use super::{Control, Estimate, SweepError, collect, figure_paths, par_map, replication_seed, run_one};
-use crate::metrics::RunResult;
 use crate::output::json::summary_value;
+use crate::result::{Comparison, FigureRow};
 use crate::scenario::Scenario;
-
-/// The outcome of a comparison.
-#[derive(Debug, Clone)]
-pub struct Comparison {
-    /// Display names of the scenarios (their `name`, made unique), baseline first.
-    pub names: Vec<String>,
-    /// The base seed (replication 0 runs with it).
-    pub seed: u64,
-    /// Runs per scenario.
-    pub replications: usize,
-    /// Replication 0 of each scenario, for the overlay plots.
-    pub first: Vec<RunResult>,
-    /// One row per figure.
-    pub rows: Vec<FigureRow>,
-}
-
-/// One figure of every scenario, and the differences from the baseline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FigureRow {
-    /// Dotted path in `summary.json`.
-    pub path: String,
-    /// Per scenario (`None` when it has no such figure).
-    pub values: Vec<Option<Estimate>>,
-    /// Per scenario after the baseline: paired difference from the baseline.
-    pub diffs: Vec<Option<Estimate>>,
-}
 
 /// Runs every scenario `replications` times with the same seeds, on `ctl.jobs` threads.
 pub fn compare(

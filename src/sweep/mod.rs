@@ -1,8 +1,6 @@
 //! Sweeps and comparisons: many runs of scenario variants, in parallel, with the same bytes out
 //! for any number of threads.
 //!
-//! - [`grid`]: `KEY=VALUES` specs (lists and ranges) and the row-major expansion into points.
-//! - [`stats`]: means and Student-t 95% confidence intervals over replications.
 //! - [`compare`]: several scenarios under the same seeds, side by side, with paired differences.
 //! - This module: validating every point before any run, sharding, the parallel runner and the
 //!   [`Table`] of figures per point that `output::sweep` writes and `sim merge` joins.
@@ -21,9 +19,8 @@
 //!   columns, without this module naming them.
 
 pub mod compare;
-pub mod grid;
 pub mod merge;
-pub mod stats;
+pub mod size;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -31,17 +28,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::Value as Json;
 
-use crate::model::{RunOptions, SimError, Simulation};
+use crate::model::{RunOptions, SimError};
 use crate::output::json::summary_value;
+pub use crate::result::{Estimate, Row, Shard, Table};
+pub use crate::scenario::grid::{self, Axis, Grid};
 use crate::scenario::{Scenario, ScenarioError, validate};
-pub use grid::{Axis, Grid};
-pub use stats::Estimate;
 
 /// Summary keys that describe a run rather than measure it; never figures.
 const META_KEYS: &[&str] = &["name", "description", "seed", "scenario_hash", "version", "bucket_s", "events"];
 
-/// Most replications per point.
-pub const MAX_REPLICATIONS: usize = 10_000;
+pub use crate::scenario::sweep::MAX_REPLICATIONS;
 
 /// Why a sweep or comparison could not be done. The detail of a variant with a `source` is in
 /// that source (print the chain, e.g. anyhow's `{:#}`).
@@ -140,41 +136,6 @@ fn unknown_key(key: &str, paths: &[String]) -> String {
         format!("did you mean {}?", close.join(" or "))
     };
     format!("the scenario has no key `{key}` (a sweep changes keys the file writes; it does not add them); {hint}")
-}
-
-/// A deterministic share of the grid: point `i` belongs to shard `i % count`.
-///
-/// Round-robin rather than contiguous blocks so that each shard gets a fair share of the
-/// expensive corner of the grid (large pools and long runs tend to sit together).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// This shard, from 0.
-    pub index: usize,
-    /// Number of shards.
-    pub count: usize,
-}
-
-impl Shard {
-    /// The whole grid.
-    pub const ALL: Shard = Shard { index: 0, count: 1 };
-
-    /// Parses `K/N` with `0 <= K < N` (K counts from 0, like `JOB_COMPLETION_INDEX`).
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let form = "write `K/N` with K from 0 to N-1, e.g. `0/4` .. `3/4`";
-        let (k, n) = s.split_once('/').ok_or_else(|| format!("shard `{s}`: {form}"))?;
-        let (Ok(index), Ok(count)) = (k.trim().parse::<usize>(), n.trim().parse::<usize>()) else {
-            return Err(format!("shard `{s}`: {form}"));
-        };
-        if count == 0 || index >= count {
-            return Err(format!("shard `{s}` does not exist: K counts from 0, so {form}"));
-        }
-        Ok(Shard { index, count })
-    }
-
-    /// Whether point `i` is in this shard.
-    pub fn contains(&self, i: usize) -> bool {
-        i % self.count == self.index
-    }
 }
 
 /// The seed of replication `r`: the seed itself for `r = 0`, else a SplitMix64 mix of
@@ -330,12 +291,12 @@ impl Control<'_> {
 }
 
 /// Runs one simulation with the control's stop check.
-pub(crate) fn run_one(s: &Scenario, seed: u64, ctl: &Control) -> Result<crate::metrics::RunResult, SimError> {
+pub(crate) fn run_one(s: &Scenario, seed: u64, ctl: &Control) -> Result<crate::result::RunResult, SimError> {
     let mut opts = RunOptions::seed(seed);
     if let Some(stop) = ctl.should_stop {
         opts.should_stop = Some(stop as &dyn Fn() -> bool);
     }
-    Simulation::new(s, seed).run(opts)
+    crate::run::run(s, opts)
 }
 
 /// `f(0..n)` on `ctl.jobs` threads, results in index order. On an error, workers stop taking new
@@ -416,37 +377,6 @@ pub fn collect(runs: &[Json], path: &str) -> Vec<f64> {
     runs.iter().filter_map(|r| crate::output::json::lookup(r, path)?.as_f64()).filter(|x| x.is_finite()).collect()
 }
 
-/// The figures of every point of a sweep (or shard).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Table {
-    /// Swept keys, in grid order.
-    pub keys: Vec<String>,
-    /// Figure paths (`requests.timed_out_rate`), in column order.
-    pub figures: Vec<String>,
-    /// Runs per point.
-    pub replications: usize,
-    /// One row per point, in point order.
-    pub rows: Vec<Row>,
-}
-
-/// One grid point's figures.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Row {
-    /// Point index in the whole grid.
-    pub point: usize,
-    /// The swept values' texts, one per key.
-    pub values: Vec<String>,
-    /// One estimate per figure (`None` when no run had the figure).
-    pub cells: Vec<Option<Estimate>>,
-}
-
-impl Table {
-    /// Index of a figure's column.
-    pub fn figure(&self, path: &str) -> Option<usize> {
-        self.figures.iter().position(|f| f == path)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,18 +396,6 @@ mod tests {
         assert!(e.contains("did you mean `pool.max_size`?"), "{e}");
         assert!(e.contains("--set request.hold=5 is not valid") && e.contains("--set request.hold=-1s"), "{e}");
         assert!(!e.contains("workload"), "{e}");
-    }
-
-    #[test]
-    fn shards_partition_the_grid() {
-        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
-        assert!(Shard::parse("4/4").unwrap_err().contains("from 0"));
-        assert!(Shard::parse("1/0").is_err());
-        assert!(Shard::parse("x").is_err());
-        let shards: Vec<Shard> = (0..3).map(|k| Shard { index: k, count: 3 }).collect();
-        for i in 0..20 {
-            assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);
-        }
     }
 
     #[test]

@@ -6,29 +6,11 @@
 //! sampling noise and a start-up transient; `tests/integration/theory.rs`
 //! bounds that difference.
 
-use serde::Serialize;
-
 use super::{mmc, mmc_plus_d};
 use crate::engine::SimDuration;
+use crate::result::Prediction;
 use crate::scenario::{Scenario, WorkloadKind};
 use crate::workload::ArrivalProcess;
-
-/// What queueing theory predicts for a scenario, in the summary's units.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Prediction {
-    /// `M/M/c+D` (finite acquire timeout, including zero: Erlang B) or `M/M/c` (no timeout).
-    pub model: &'static str,
-    /// Offered load in Erlangs: arrival rate x mean hold.
-    pub offered_load: f64,
-    /// Probability that a request finds no free connection.
-    pub p_wait: f64,
-    /// Probability that a request times out (the 503 fraction).
-    pub timed_out_rate: f64,
-    /// Mean acquire wait over all requests, in ms (timed-out ones count their full timeout).
-    pub acquire_wait_ms_mean: f64,
-    /// Mean connections in use.
-    pub pool_used_mean: f64,
-}
 
 /// The prediction for `s`, or `None` when the scenario breaks an assumption of the model
 /// (or, without a timeout, the pool is overloaded and has no steady state).

@@ -80,7 +80,6 @@
 
 pub mod analysis;
 pub mod fit;
-pub mod size;
 
 /// Erlang B blocking probability `B(c, a)` of the `M/M/c/c` loss system.
 ///

@@ -1,7 +1,7 @@
 //! Hand-computed cases: small scenarios whose every number can be worked out
 //! on paper, checked request by request.
 
-use poolsim::metrics::Outcome;
+use poolsim::result::Outcome;
 
 use crate::common::{run, run_with_records, scenario, secs};
 

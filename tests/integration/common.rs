@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use poolsim::metrics::{RequestRecord, RequestSink, RunResult};
+use poolsim::result::{RequestRecord, RequestSink, RunResult};
 use poolsim::scenario::{Scenario, validate};
 use poolsim::{RunOptions, Simulation};
 

@@ -92,3 +92,18 @@ fn compare_writes_files_and_a_markdown_table() {
 fn compare_needs_two_scenarios() {
     Command::cargo_bin("sim").unwrap().args(["compare", "x.yaml"]).assert().code(2);
 }
+
+/// The overlay figure of two real runs renders, and the same runs give the same bytes.
+#[test]
+fn overlay_renders_real_runs_deterministically() {
+    let src = "name: t\npool: {max_size: 2, acquire_timeout: 1s}\nrequest: {hold: 500ms}\nworkload:\n  - burst: {at: 0s, count: 10}\n";
+    let a = poolsim::scenario::validate::from_str(src, "t.yaml", None, &[]).unwrap();
+    let b =
+        poolsim::scenario::validate::from_str(src, "t.yaml", None, &[("pool.max_size".into(), "5".into())]).unwrap();
+    let runs = vec![poolsim::simulate(&a, 1).unwrap(), poolsim::simulate(&b, 1).unwrap()];
+    let names = vec!["a".to_string(), "b".to_string()];
+    let png = poolsim::plot::compare::overlay_png(&runs, &names).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert_eq!(png, poolsim::plot::compare::overlay_png(&runs, &names).unwrap());
+    assert!(poolsim::plot::compare::overlay_png(&[], &[]).is_ok());
+}

@@ -3,14 +3,14 @@
 //! priorities), jobs and leaks, timed changes, and the connection accounting
 //! checked after every event (`Simulation::with_audit`).
 
-use poolsim::metrics::{Outcome, RunResult};
+use poolsim::result::{Outcome, RunResult};
 use poolsim::{RunOptions, Simulation};
 use proptest::prelude::*;
 
 use crate::common::{Collect, scenario, secs};
 
 /// Runs with the accounting audit on, returning the result and every request.
-fn audited(yaml: &str) -> (RunResult, Vec<poolsim::metrics::RequestRecord>) {
+fn audited(yaml: &str) -> (RunResult, Vec<poolsim::result::RequestRecord>) {
     let s = scenario(yaml);
     let mut sink = Collect::default();
     let mut opts = RunOptions::seed(s.seed);
@@ -392,20 +392,20 @@ fn past_the_cores_a_bigger_pool_is_slower() {
 fn streamed_pool_rows_are_the_rows_a_run_keeps() {
     #[derive(Default)]
     struct Rows {
-        rows: Vec<poolsim::metrics::PoolRow>,
+        rows: Vec<poolsim::result::PoolRow>,
         batches: usize,
     }
-    impl poolsim::metrics::RowSink<poolsim::metrics::PoolRow> for Rows {
-        fn rows(&mut self, rows: &[poolsim::metrics::PoolRow]) -> std::io::Result<()> {
+    impl poolsim::result::RowSink<poolsim::result::PoolRow> for Rows {
+        fn rows(&mut self, rows: &[poolsim::result::PoolRow]) -> std::io::Result<()> {
             self.rows.extend_from_slice(rows);
             self.batches += 1;
             Ok(())
         }
     }
     #[derive(Default)]
-    struct Timeline(Vec<poolsim::metrics::Bucket>, usize);
-    impl poolsim::metrics::RowSink<poolsim::metrics::Bucket> for Timeline {
-        fn rows(&mut self, rows: &[poolsim::metrics::Bucket]) -> std::io::Result<()> {
+    struct Timeline(Vec<poolsim::result::Bucket>, usize);
+    impl poolsim::result::RowSink<poolsim::result::Bucket> for Timeline {
+        fn rows(&mut self, rows: &[poolsim::result::Bucket]) -> std::io::Result<()> {
             self.0.extend_from_slice(rows);
             self.1 += 1;
             Ok(())
@@ -433,4 +433,25 @@ fn streamed_pool_rows_are_the_rows_a_run_keeps() {
     assert_eq!(timeline.0, kept.timeline);
     assert!(streamed.timeline.is_empty());
     assert_eq!(streamed.summary, kept.summary);
+}
+
+/// The run behind the pods figure's unit test (`plot::fleet`): 2 pods × 2 workers × a pool of
+/// 2 against a database of 6 (1 reserved), 40 requests of 1 s at once. Round robin opens
+/// connections for workers 0, 1, 2, 3, then 0 again: the 5 usable slots go 2 + 1 to pod 0
+/// and 1 + 1 to pod 1, and both fleet figures draw from the run.
+#[test]
+fn a_small_fleet_spreads_the_usable_connections_over_its_pods() {
+    let s = scenario(
+        "name: small-fleet\nseed: 1\nduration: 5s\n\
+         database: {max_connections: 6, reserved_connections: 1}\n\
+         fleet: {pods: 2, workers_per_pod: 2}\n\
+         pools: [{name: app, scope: worker, max_size: 2, acquire_timeout: 3s}]\n\
+         request: {hold: 1s}\nworkload: [{burst: {at: 0s, count: 40}}]\n",
+    );
+    let r = poolsim::simulate(&s, 1).unwrap();
+    let first: Vec<u32> = r.pool_rows.iter().filter(|row| row.t_s == 0.0).map(|row| row.used_max).collect();
+    assert_eq!(first, [2, 1, 1, 1]);
+    assert_eq!(r.fleet.database.peak_connections, 5);
+    assert!(poolsim::plot::fleet::database_png(&r).unwrap().starts_with(b"\x89PNG"));
+    assert!(poolsim::plot::fleet::pods_png(&r).unwrap().starts_with(b"\x89PNG"));
 }

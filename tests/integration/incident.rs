@@ -9,7 +9,7 @@ const DEPLOY_S: f64 = 600.0;
 const PEAK_S: f64 = 1200.0;
 const ROLLBACK_S: f64 = 2400.0;
 
-fn timeouts_between(r: &poolsim::metrics::RunResult, from: f64, until: f64) -> u64 {
+fn timeouts_between(r: &poolsim::result::RunResult, from: f64, until: f64) -> u64 {
     r.timeline.iter().filter(|b| b.t_s >= from && b.t_s < until).map(|b| b.timed_out + b.failed).sum()
 }
 

@@ -13,6 +13,7 @@ mod fuzz;
 mod golden;
 mod incident;
 mod invalid;
+mod layers;
 mod properties;
 mod sweep;
 mod theory;

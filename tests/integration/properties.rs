@@ -1,6 +1,6 @@
 //! Property tests over random small scenarios: the invariants every run keeps.
 
-use poolsim::metrics::Outcome;
+use poolsim::result::Outcome;
 use proptest::prelude::*;
 
 use crate::common::{run_with_records, scenario};

@@ -97,15 +97,6 @@ impl Estimate {
     }
 }
 
-/// Formats a figure for CSV and tables: six decimals, `-0` as `0`, empty for non-finite.
-pub fn fmt6(x: f64) -> String {
-    if !x.is_finite() {
-        return String::new();
-    }
-    let s = format!("{x:.6}");
-    if s.trim_start_matches('-').bytes().all(|b| b == b'0' || b == b'.') { "0.000000".into() } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,13 +150,5 @@ mod tests {
         }
         let rate = covered as f64 / trials as f64;
         assert!((rate - 0.95).abs() < 0.015, "coverage {rate} (seed 7)");
-    }
-
-    #[test]
-    fn fixed_format() {
-        assert_eq!(fmt6(1.0 / 3.0), "0.333333");
-        assert_eq!(fmt6(-0.0000001), "0.000000");
-        assert_eq!(fmt6(f64::NAN), "");
-        assert_eq!(fmt6(42.0), "42.000000");
     }
 }

@@ -28,12 +28,12 @@ use std::str::FromStr;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::analysis::{BudgetAnalysis, Loads, PoolLoad, budget, budget_max_size, pool_loads};
-use super::{mmc_plus_d, mmc_plus_d_wait_quantile};
-use crate::metrics::RunResult;
 use crate::model::SimError;
 use crate::output::json::{lookup, summary_value};
+use crate::result::RunResult;
 use crate::scenario::{self, ScenarioError};
+use crate::theory::analysis::{BudgetAnalysis, Loads, PoolLoad, budget, budget_max_size, pool_loads};
+use crate::theory::{mmc_plus_d, mmc_plus_d_wait_quantile};
 
 /// A comparison in a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -460,7 +460,7 @@ fn simulate_point(
         std::thread::scope(|scope| {
             for (seed, out) in chunk_seeds.iter().zip(chunk_out.iter_mut()) {
                 let s = &s;
-                scope.spawn(move || *out = Some(crate::simulate(s, *seed)));
+                scope.spawn(move || *out = Some(crate::run::simulate(s, *seed)));
             }
         });
     }

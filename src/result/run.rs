@@ -1,0 +1,145 @@
+//! A run's result: the [`RunResult`] every writer and figure reads, its whole-run
+//! [`Summary`] and the theory block ([`Prediction`]) put beside it.
+
+use serde::Serialize;
+
+use super::{Bucket, FleetSummary, PoolInstance, PoolRow};
+
+/// p50/p95/p99 of a set of durations, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+}
+
+/// Summary statistics of a set of durations, in milliseconds (all zero when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Stats {
+    /// How many values.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Arithmetic mean (exact, from the sum).
+    pub mean: f64,
+}
+
+/// Counts of requests by outcome.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestCounts {
+    /// All requests that arrived.
+    pub total: u64,
+    /// Answered with success.
+    pub ok: u64,
+    /// Answered with 503 after waiting the acquire timeout.
+    pub timed_out: u64,
+    /// Failed for other reasons (refused + statement_timeout + terminated).
+    pub failed: u64,
+    /// Failed because the database refused a new connection.
+    pub refused: u64,
+    /// Failed because the query ran past the statement timeout.
+    pub statement_timeout: u64,
+    /// Failed because their connection was terminated.
+    pub terminated: u64,
+    /// Still waiting, holding or being answered when the run ended.
+    pub unfinished: u64,
+    /// Found no free connection on arrival and had to wait (or, with a zero
+    /// acquire timeout, were refused at once).
+    pub queued: u64,
+    /// timed_out / total (0 when there were no requests).
+    pub timed_out_rate: f64,
+}
+
+/// Figures of a whole run, written to `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Requests by outcome.
+    pub requests: RequestCounts,
+    /// Latency of every answered request (wait + hold + overhead), ms.
+    pub latency_ms: Stats,
+    /// Acquire wait of every request that got a connection or gave up, ms.
+    pub acquire_wait_ms: Stats,
+    /// Most requests waiting for a connection at once.
+    pub queue_depth_max: u32,
+    /// Most connections in use at once.
+    pub pool_used_max: u32,
+    /// Time-weighted mean of connections in use over the run.
+    pub pool_used_mean: f64,
+    /// Acquire timeouts in total (`db_pool_exhaustion_total` at the end).
+    pub db_pool_exhaustion_total: u64,
+    /// When the first 503 was answered, in seconds (`None` if there was none).
+    pub first_503_s: Option<f64>,
+    /// Successful responses per simulated second.
+    pub throughput_ok_per_s: f64,
+    /// Simulated length of the run, in seconds.
+    pub duration_s: f64,
+    /// Requests that arrived before this were left out of the counts and
+    /// percentiles above, and peaks are taken from it on (the mean of
+    /// connections in use covers the whole run).
+    pub warmup_s: f64,
+}
+
+/// Facts about how a result was produced.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunMeta {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// Seed the run used.
+    pub seed: u64,
+    /// Hash of the validated scenario (see `Scenario::hash`).
+    pub scenario_hash: String,
+    /// poolsim version.
+    pub version: String,
+    /// Width of a timeline bucket, in seconds.
+    pub bucket_s: f64,
+    /// Events processed (a measure of the work done).
+    pub events: u64,
+}
+
+/// Everything a run produces, ready for the writers and plots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    /// How it was produced.
+    pub meta: RunMeta,
+    /// One row per bucket.
+    pub timeline: Vec<Bucket>,
+    /// Whole-run figures.
+    pub summary: Summary,
+    /// What queueing theory predicts, when the scenario fits its assumptions.
+    pub theory: Option<Prediction>,
+    /// The database, pools, jobs and leaks.
+    pub fleet: FleetSummary,
+    /// Every copy of every pool, in the order of [`PoolRow::instance`].
+    pub instances: Vec<PoolInstance>,
+    /// One row per bucket and pool copy (`pools.csv`); empty when the run
+    /// handed them to a [`RowSink`](super::RowSink) instead.
+    pub pool_rows: Vec<PoolRow>,
+}
+
+/// What queueing theory predicts for a scenario, in the summary's units.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// `M/M/c+D` (finite acquire timeout, including zero: Erlang B) or `M/M/c` (no timeout).
+    pub model: &'static str,
+    /// Offered load in Erlangs: arrival rate x mean hold.
+    pub offered_load: f64,
+    /// Probability that a request finds no free connection.
+    pub p_wait: f64,
+    /// Probability that a request times out (the 503 fraction).
+    pub timed_out_rate: f64,
+    /// Mean acquire wait over all requests, in ms (timed-out ones count their full timeout).
+    pub acquire_wait_ms_mean: f64,
+    /// Mean connections in use.
+    pub pool_used_mean: f64,
+}
