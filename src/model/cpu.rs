@@ -14,7 +14,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::{Event, Simulation};
 use crate::engine::SimTime;
+use crate::result::Outcome;
 
 /// Queries running at the database, sharing its cores.
 #[derive(Debug)]
@@ -92,6 +94,50 @@ impl Cpu {
             self.heap.pop();
         }
         None
+    }
+}
+
+impl Simulation<'_> {
+    /// Queries at the database's CPU are done: their holds end.
+    pub(super) fn on_cpu_done(&mut self) {
+        let Some(cpu) = &mut self.cpu else { return };
+        cpu.advance(self.now);
+        let requests = &self.requests;
+        let done = cpu.finished(|s, g| requests.is_holding(s, g));
+        for (slot, generation) in done {
+            self.on_hold_done(slot, generation);
+        }
+        self.cpu_reschedule();
+    }
+
+    /// Schedules the wake-up for the next query to finish at the current speed.
+    pub(super) fn cpu_reschedule(&mut self) {
+        let now = self.now;
+        let Some(cpu) = &mut self.cpu else { return };
+        cpu.epoch = cpu.epoch.wrapping_add(1);
+        let requests = &self.requests;
+        if let Some(t) = cpu.next_finish(now, |s, g| requests.is_holding(s, g)) {
+            let epoch = cpu.epoch;
+            self.queue.push(t, Event::CpuDone { epoch });
+        }
+    }
+
+    /// A holder's query is cancelled under it (a kill or its pool closing).
+    pub(super) fn cpu_cancel(&mut self) {
+        if let Some(cpu) = &mut self.cpu {
+            cpu.advance(self.now);
+            cpu.cancel();
+            self.cpu_reschedule();
+        }
+    }
+
+    /// With database cores, a holder about to lose its connection leaves the CPU.
+    pub(super) fn cpu_cancel_for(&mut self, slot: u32, generation: u32) {
+        if self.requests.is_holding(slot, generation) {
+            // Mark it first, so the CPU's reschedule no longer sees it as running.
+            self.requests.get_mut(slot).phase = super::request::Phase::Responding(Outcome::Terminated);
+            self.cpu_cancel();
+        }
     }
 }
 
