@@ -14,7 +14,7 @@ use crate::theory;
 /// Runs `scenario` with `opts` to its end and puts the theory block beside the result.
 pub fn run(scenario: &Scenario, opts: RunOptions<'_>) -> Result<RunResult, SimError> {
     let mut result = Simulation::new(scenario, opts.seed).run(opts)?;
-    result.theory = theory::fit::predict(scenario);
+    result.theory = Some(theory::fit::predict(scenario));
     Ok(result)
 }
 

@@ -54,11 +54,21 @@ pub fn print_text(w: &mut impl Write, a: &Analysis) -> io::Result<()> {
         let p = &pa.load;
         writeln!(w)?;
         let timeout = p.acquire_timeout_s.map_or("never".to_string(), fmt_secs);
+        let overflow = if p.max_overflow > 0 { format!(" + max_overflow {}", p.max_overflow) } else { String::new() };
         writeln!(
             w,
-            "pool `{}`: {} instance(s) x max_size {}, acquire timeout {timeout}",
+            "pool `{}`: {} instance(s) x max_size {}{overflow}, acquire timeout {timeout}",
             p.name, p.instances, p.max_size
         )?;
+        if p.max_overflow > 0 {
+            writeln!(
+                w,
+                "  overflow  the figures count max_size + max_overflow = {} connections per instance: overflow \
+                 connections serve like the others while open, close when released with nobody waiting and \
+                 reopen on demand (exact when a connection opens instantly)",
+                p.max_size + p.max_overflow
+            )?;
+        }
         let kinds: Vec<String> = p
             .arrival_kinds
             .iter()
@@ -110,8 +120,9 @@ pub fn print_text(w: &mut impl Write, a: &Analysis) -> io::Result<()> {
         if pa.figures.iter().any(|f| f.id.starts_with("erlang") || f.id.starts_with("mmc_d")) {
             writeln!(
                 w,
-                "  queueing figures assume Poisson arrivals at the peak rate, exponential holds, FCFS waiting, \
-                 a steady state{}",
+                "  queueing figures assume Poisson arrivals at the peak rate, exponential holds that run to their \
+                 end, FCFS waiting, a steady state, a database that accepts every connection with a core for \
+                 every query, connections that open instantly{}",
                 if p.instances > 1 { ", traffic split evenly over the instances" } else { "" }
             )?;
         }

@@ -11,7 +11,7 @@ use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, pool_instances};
 use crate::output::csv::{PoolCsv, RequestCsv, TimelineCsv};
 use crate::output::json::write_summary;
 use crate::plot::{self, PlotTimeline, fleet::PodRows};
-use crate::result::{RowSink, RunResult};
+use crate::result::{RowSink, RunResult, Theory};
 use crate::scenario::{self, Scenario, units::parse_duration};
 
 /// Arguments of `sim run`.
@@ -244,16 +244,34 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
             leaks.leaked_total, leaks.leaked_at_end, leaks.leaked_peak, leaks.leak_warnings
         )?;
     }
-    if let Some(t) = &r.theory {
-        writeln!(
-            w,
-            "  theory    {} steady state: 503 rate {:.3}% (simulated {:.3}%), mean wait {:.1} ms (simulated {:.1} ms)",
-            t.model,
-            t.timed_out_rate * 100.0,
-            q.timed_out_rate * 100.0,
-            t.acquire_wait_ms_mean,
-            a.mean
-        )?;
+    match &r.theory {
+        Some(Theory::Predicted(t)) => {
+            let per_copy = if t.copies > 1 {
+                format!(
+                    " per copy ({} copies of {} connections, {:.4}/s each)",
+                    t.copies, t.connections_per_copy, t.arrival_rate_per_copy_per_s
+                )
+            } else {
+                String::new()
+            };
+            writeln!(
+                w,
+                "  theory    {} steady state{per_copy}: 503 rate {:.3}% (simulated {:.3}%), mean wait {:.1} ms (simulated {:.1} ms)",
+                t.model,
+                t.timed_out_rate * 100.0,
+                q.timed_out_rate * 100.0,
+                t.acquire_wait_ms_mean,
+                a.mean
+            )?;
+        }
+        Some(Theory::NotApplicable(why)) => {
+            let more = match why.len() {
+                0 | 1 => String::new(),
+                n => format!(" (+{} more in summary.json's theory.why)", n - 1),
+            };
+            writeln!(w, "  theory    no M/M/c+D prediction: {}{more}", why.first().map_or("", String::as_str))?;
+        }
+        None => {}
     }
     match s.first_503_s {
         Some(t) => writeln!(w, "  first 503 at {t:.3} s")?,

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::round3;
-use crate::result::RunResult;
+use crate::result::{RunResult, Theory};
 
 /// The summary as a JSON value: metadata first, then the figures, floats rounded
 /// to three decimals.
@@ -54,7 +54,19 @@ pub fn summary_value(r: &RunResult) -> Value {
         out.insert("warnings".into(), serde_json::to_value(&f.warnings).unwrap_or(Value::Null));
     }
     if let (Value::Object(out), Some(t)) = (&mut v, &r.theory) {
-        out.insert("theory".into(), serde_json::to_value(t).unwrap_or(Value::Null));
+        // `applies` first, so a reader sees at once whether the figures below exist.
+        let block = match t {
+            Theory::Predicted(p) => {
+                let mut m = serde_json::Map::new();
+                m.insert("applies".into(), Value::Bool(true));
+                if let Value::Object(fields) = serde_json::to_value(p).unwrap_or(Value::Null) {
+                    m.extend(fields);
+                }
+                Value::Object(m)
+            }
+            Theory::NotApplicable(why) => json!({"applies": false, "why": why}),
+        };
+        out.insert("theory".into(), block);
     }
     round_floats(&mut v);
     v

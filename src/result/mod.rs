@@ -19,7 +19,7 @@ mod timeline;
 pub use compare::{Comparison, FigureRow};
 pub use fleet::{ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, WorkerSummary};
 pub use requests::{Outcome, RequestRecord, RequestSink};
-pub use run::{Percentiles, Prediction, RequestCounts, RunMeta, RunResult, Stats, Summary};
+pub use run::{Percentiles, Prediction, RequestCounts, RunMeta, RunResult, Stats, Summary, Theory};
 pub use stats::Estimate;
 pub use sweep::{Row, Shard, Table};
 pub use timeline::{Bucket, PoolInstance, PoolRow, RowSink, TIMELINE_COLUMNS};

@@ -116,8 +116,9 @@ pub struct RunResult {
     pub timeline: Vec<Bucket>,
     /// Whole-run figures.
     pub summary: Summary,
-    /// What queueing theory predicts, when the scenario fits its assumptions.
-    pub theory: Option<Prediction>,
+    /// What queueing theory predicts, or why it does not apply; `None` for a bare
+    /// simulation (every command's run puts it beside the result).
+    pub theory: Option<Theory>,
     /// The database, pools, jobs and leaks.
     pub fleet: FleetSummary,
     /// Every copy of every pool, in the order of [`PoolRow::instance`].
@@ -132,7 +133,13 @@ pub struct RunResult {
 pub struct Prediction {
     /// `M/M/c+D` (finite acquire timeout, including zero: Erlang B) or `M/M/c` (no timeout).
     pub model: &'static str,
-    /// Offered load in Erlangs: arrival rate x mean hold.
+    /// Copies of the pool (one per worker, per pod, or one shared), each a queue of its own.
+    pub copies: u32,
+    /// Connections that serve at once in each copy: `max_size + max_overflow` (the `c`).
+    pub connections_per_copy: u32,
+    /// Requests per second reaching each copy (the `lambda`).
+    pub arrival_rate_per_copy_per_s: f64,
+    /// Offered load in Erlangs over all copies: arrival rate x mean hold.
     pub offered_load: f64,
     /// Probability that a request finds no free connection.
     pub p_wait: f64,
@@ -140,6 +147,16 @@ pub struct Prediction {
     pub timed_out_rate: f64,
     /// Mean acquire wait over all requests, in ms (timed-out ones count their full timeout).
     pub acquire_wait_ms_mean: f64,
-    /// Mean connections in use.
+    /// Mean connections in use, over all copies (as the summary's `pool_used_mean`).
     pub pool_used_mean: f64,
+}
+
+/// What queueing theory says beside a run: its prediction when the scenario fits the
+/// model, or why it does not (so a missing prediction is never mistaken for a good one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Theory {
+    /// The scenario keeps every assumption of the model: its steady-state figures.
+    Predicted(Prediction),
+    /// The scenario breaks the model: the reasons, one sentence each.
+    NotApplicable(Vec<String>),
 }

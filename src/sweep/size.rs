@@ -181,7 +181,9 @@ pub struct TheoryAnswer {
 
 /// The theory's prediction of a summary figure for `p` resized to `c` connections, or
 /// `None` when the path is not one it predicts or the pool has no open-loop traffic.
-pub fn theory_figure(path: &str, p: &PoolLoad, c: u32) -> Option<f64> {
+pub fn theory_figure(path: &str, p: &PoolLoad, size: u32) -> Option<f64> {
+    // Overflow connections serve on top of the size being searched for.
+    let c = size + p.max_overflow;
     let lambda = p.arrival_rate_per_s;
     let h = p.hold_mean_s;
     if lambda <= 0.0 || h <= 0.0 {

@@ -70,6 +70,9 @@ pub struct PoolLoad {
     pub instances: u32,
     /// Connections per instance (HikariCP `maximumPoolSize`).
     pub max_size: u32,
+    /// Extra connections per instance above `max_size` (SQLAlchemy `max_overflow`): they serve
+    /// like the others while open, so the formulas count `max_size + max_overflow` servers.
+    pub max_overflow: u32,
     /// Acquire timeout in seconds; `None` waits forever.
     pub acquire_timeout_s: Option<f64>,
     /// Open-loop arrival rate per instance, requests per second: the sum of the open
@@ -148,6 +151,14 @@ pub enum Assumption {
     IdleBeforeBurst,
     /// Traffic is spread evenly over the pool's instances.
     EvenRouting,
+    /// Every hold runs to its end: no statement timeout cuts it.
+    UncutHolds,
+    /// The database accepts every connection the pools open (no refusals).
+    DatabaseAcceptsAll,
+    /// A connection is there as soon as it is opened (no connect time while connections come and go).
+    InstantConnections,
+    /// Hold times do not depend on the load (the database has a core for every query).
+    LoadIndependentHolds,
 }
 
 impl Assumption {
@@ -161,6 +172,10 @@ impl Assumption {
             Assumption::ConstantHolds => "constant holds",
             Assumption::IdleBeforeBurst => "an idle pool before the burst",
             Assumption::EvenRouting => "traffic split evenly over instances",
+            Assumption::UncutHolds => "holds that run to their end (no statement timeout)",
+            Assumption::DatabaseAcceptsAll => "a database that accepts every connection",
+            Assumption::InstantConnections => "connections that open instantly",
+            Assumption::LoadIndependentHolds => "holds that do not depend on the load",
         }
     }
 }
@@ -257,6 +272,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
             size_key: Some(if single { "pool.max_size".to_string() } else { format!("pools.{pi}.max_size") }),
             instances,
             max_size: pool.max_size,
+            max_overflow: pool.max_overflow,
             acquire_timeout_s: (pool.acquire_timeout != SimDuration::MAX).then(|| pool.acquire_timeout.as_secs_f64()),
             arrival_rate_per_s: 0.0,
             arrival_rate_mean_per_s: 0.0,
@@ -369,6 +385,25 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                     }
                 }
             }
+            if let Some(t) = class.statement_timeout {
+                let cut = if class.hold.is_exponential() {
+                    format!(
+                        " ({:.3} % of its exponential holds)",
+                        (-t.as_secs_f64() / class.hold.mean_secs()).exp() * 100.0
+                    )
+                } else {
+                    String::new()
+                };
+                load.broken.push(Broken {
+                    assumption: Assumption::UncutHolds,
+                    message: format!(
+                        "class `{}` has a statement_timeout of {}: holds longer than that are cut there and the \
+                         requests fail (500){cut}, so the pool serves min(hold, timeout), not the hold the figures use",
+                        class.name,
+                        fmt_secs(t.as_secs_f64())
+                    ),
+                });
+            }
             load.classes.push(class.name.clone());
             load.hold_dists.push(class.hold.name().to_string());
             mix.push((weight, &class.hold, &class.overhead));
@@ -446,6 +481,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                 ),
             });
         }
+        fleet_assumptions(s, pool, instances, &mut load);
         load.arrival_kinds.sort();
         load.arrival_kinds.dedup();
         load.broken.sort_by_key(|b| b.assumption);
@@ -482,6 +518,18 @@ pub fn pool_loads(s: &Scenario) -> Loads {
             ),
         });
     }
+    if let Some(c) = s.client.as_ref().filter(|c| c.retries > 0) {
+        broken.push(Broken {
+            assumption: Assumption::OpenLoop,
+            message: format!(
+                "clients retry failed calls (up to {} time(s), backoff {}): retries come exactly when the pool \
+                 fails, on top of the workloads' rates, so arrivals depend on the responses; the figures leave \
+                 retries out and are optimistic once 503s start",
+                c.retries,
+                fmt_secs(c.backoff.as_secs_f64())
+            ),
+        });
+    }
     let fleet = s.fleet.pods > 1 || s.fleet.workers_per_pod > 1;
     let database = DatabaseBudget {
         max_connections: s.database.max_connections,
@@ -492,6 +540,84 @@ pub fn pool_loads(s: &Scenario) -> Loads {
         workers_per_pod: (fleet || s.database.max_connections.is_some()).then_some(s.fleet.workers_per_pod),
     };
     Loads { scenario: s.name.clone(), pools, database, broken }
+}
+
+/// What the fleet around a pool does to the formulas' assumptions: how requests are
+/// routed to its copies, workers that queue requests before the pool, a database that
+/// refuses connections or shares its cores, and connections that take time to open.
+fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: u32, load: &mut PoolLoad) {
+    use crate::scenario::Routing;
+    let open = load.arrival_rate_per_s > 0.0;
+    if instances > 1 && open && s.fleet.routing != Routing::Random {
+        let how = match s.fleet.routing {
+            Routing::RoundRobin => format!(
+                "round robin hands each of the {instances} copies every {instances}-th request: its gaps are \
+                 Erlang-{instances}, less variable than Poisson, so the figures (per copy, at 1/{instances} of the rate) \
+                 are pessimistic"
+            ),
+            _ => format!(
+                "least-outstanding routing sends each request to the least busy of the {instances} copies: the copies \
+                 are not independent queues, and the figures (per copy, at 1/{instances} of the rate) are pessimistic"
+            ),
+        };
+        load.broken.push(Broken { assumption: Assumption::PoissonArrivals, message: how });
+    }
+    if let Some(n) = s.fleet.worker_concurrency {
+        load.broken.push(Broken {
+            assumption: Assumption::PoissonArrivals,
+            message: format!(
+                "a worker serves {n} request(s) at once and queues the rest: requests reach the pool as workers \
+                 free up, not as they arrive"
+            ),
+        });
+    }
+    if let Some(usable) = s.database.usable()
+        && s.possible_connections() > u64::from(usable)
+    {
+        load.broken.push(Broken {
+            assumption: Assumption::DatabaseAcceptsAll,
+            message: format!(
+                "the pools may open {} connections but the database accepts {usable}: opens are refused under load \
+                 (on_refused: {}), which the figures leave out",
+                s.possible_connections(),
+                match pool.on_refused {
+                    crate::scenario::OnRefused::Fail => "fail, so requests fail at once",
+                    crate::scenario::OnRefused::Wait => "wait, so requests wait for a free slot",
+                }
+            ),
+        });
+    }
+    if let Some(cores) = s.database.cores
+        && s.possible_connections() > u64::from(cores)
+    {
+        load.broken.push(Broken {
+            assumption: Assumption::LoadIndependentHolds,
+            message: format!(
+                "the database has {cores} core(s) for up to {} queries at once: past {cores} running, every query \
+                 runs slower (processor sharing), so holds grow with the load the figures assume fixed",
+                s.possible_connections()
+            ),
+        });
+    }
+    let churn: Vec<&str> = [
+        (pool.max_overflow > 0, "max_overflow"),
+        (pool.idle_timeout.is_some(), "idle_timeout"),
+        (pool.max_lifetime.is_some(), "max_lifetime"),
+    ]
+    .into_iter()
+    .filter_map(|(on, key)| on.then_some(key))
+    .collect();
+    if !churn.is_empty() && s.database.connect_time.mean_secs() > 0.0 {
+        load.broken.push(Broken {
+            assumption: Assumption::InstantConnections,
+            message: format!(
+                "connections take {} (mean) to open and this pool closes and reopens them ({}): requests that \
+                 wait for a new connection wait longer than the figures say",
+                fmt_secs(s.database.connect_time.mean_secs()),
+                churn.join(", ")
+            ),
+        });
+    }
 }
 
 /// Variance of a hold distribution, seconds squared.
@@ -545,8 +671,21 @@ fn erfc(x: f64) -> f64 {
 // ------------------------------------------------------------------------ the math
 
 /// The assumptions of the open-loop queueing models for this pool.
-const QUEUE_ASSUMPTIONS: [Assumption; 4] =
-    [Assumption::PoissonArrivals, Assumption::OpenLoop, Assumption::SteadyState, Assumption::ExponentialHolds];
+pub(super) const QUEUE_ASSUMPTIONS: [Assumption; 8] = [
+    Assumption::PoissonArrivals,
+    Assumption::OpenLoop,
+    Assumption::SteadyState,
+    Assumption::ExponentialHolds,
+    Assumption::UncutHolds,
+    Assumption::DatabaseAcceptsAll,
+    Assumption::InstantConnections,
+    Assumption::LoadIndependentHolds,
+];
+
+/// What every figure built on the mean hold and the pool's connections rests on, whatever
+/// the arrivals: holds as drawn, and the connections there when asked for.
+const SERVICE_ASSUMPTIONS: [Assumption; 3] =
+    [Assumption::UncutHolds, Assumption::DatabaseAcceptsAll, Assumption::LoadIndependentHolds];
 
 /// Figure builder: `holds` is filled in from the broken list.
 struct Figures {
@@ -619,16 +758,30 @@ pub fn analyze(loads: &Loads) -> Analysis {
 /// The figures of one pool instance.
 fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
     let mut f = Figures { broken, out: Vec::new() };
-    let c = p.max_size;
+    // Overflow connections serve like the others while they are open.
+    let c = p.max_size + p.max_overflow;
     let cf = f64::from(c);
+    let size = if p.max_overflow > 0 { "(max_size + max_overflow)" } else { "max_size" };
     let h = p.hold_mean_s;
     let lambda = p.arrival_rate_per_s;
     let a = lambda * h;
-    let routing: &[Assumption] = if p.instances > 1 { &[Assumption::EvenRouting] } else { &[] };
+    let mut on_load = vec![Assumption::UncutHolds];
+    if p.instances > 1 {
+        on_load.push(Assumption::EvenRouting);
+    }
+    let on_load = on_load.as_slice();
     let has_open = lambda > 0.0;
 
     if h > 0.0 {
-        f.push("capacity_per_s", "capacity: max_size / mean hold", Some(cf / h), "req/s", "the lab's rule", &[], None);
+        f.push(
+            "capacity_per_s",
+            format!("capacity: {size} / mean hold"),
+            Some(cf / h),
+            "req/s",
+            "the lab's rule",
+            &SERVICE_ASSUMPTIONS,
+            None,
+        );
     }
     if has_open {
         f.push(
@@ -637,12 +790,12 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
             Some(a),
             "erlangs",
             "Little's law",
-            routing,
+            on_load,
             None,
         );
         let note = if a > cf {
             Some(format!(
-                "overloaded: at least {:.1}% of requests cannot be served (1 - max_size / offered load)",
+                "overloaded: at least {:.1}% of requests cannot be served (1 - {size} / offered load)",
                 (1.0 - cf / a) * 100.0
             ))
         } else if a == cf {
@@ -650,10 +803,20 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         } else {
             None
         };
-        f.push("utilisation", "utilisation: offered load / max_size", Some(a / cf), "", "Little's law", routing, note);
+        f.push(
+            "utilisation",
+            format!("utilisation: offered load / {size}"),
+            Some(a / cf),
+            "",
+            "Little's law",
+            on_load,
+            note,
+        );
 
         let mut on = QUEUE_ASSUMPTIONS.to_vec();
-        on.extend(routing);
+        on.extend(on_load);
+        on.sort();
+        on.dedup();
         // Erlang C: no timeout.
         match mmc(c, lambda, h) {
             Some(m) => {
@@ -693,12 +856,20 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
                 "",
                 "M/M/c (Erlang C)",
                 &on,
-                Some("no steady state: offered load >= max_size, the queue grows without bound".into()),
+                Some(format!("no steady state: offered load >= {size}, the queue grows without bound")),
             ),
         }
         // Erlang B: insensitive to the hold distribution (only its mean matters).
-        let mut on_b = vec![Assumption::PoissonArrivals, Assumption::OpenLoop, Assumption::SteadyState];
-        on_b.extend(routing);
+        let mut on_b = vec![
+            Assumption::PoissonArrivals,
+            Assumption::OpenLoop,
+            Assumption::SteadyState,
+            Assumption::InstantConnections,
+        ];
+        on_b.extend(SERVICE_ASSUMPTIONS);
+        on_b.extend(on_load);
+        on_b.sort();
+        on_b.dedup();
         f.push(
             "erlang_b.p_blocked",
             "P(503) with a zero acquire timeout",
@@ -758,8 +929,11 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         if (ca2 != 1.0 || (cs2 - 1.0).abs() > 1e-9)
             && let Some(m) = mmc(c, lambda, h)
         {
-            let mut on_ac = vec![Assumption::OpenLoop, Assumption::SteadyState];
-            on_ac.extend(routing);
+            let mut on_ac = vec![Assumption::OpenLoop, Assumption::SteadyState, Assumption::InstantConnections];
+            on_ac.extend(SERVICE_ASSUMPTIONS);
+            on_ac.extend(on_load);
+            on_ac.sort();
+            on_ac.dedup();
             f.push(
                 "allen_cunneen.mean_wait_ms",
                 format!("mean acquire wait without a timeout, for this hold cv ({:.2})", p.hold_cv),
@@ -777,7 +951,7 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         let x = (cl.users / cycle).min(cf / h);
         let saturated = cl.users / cycle > cf / h;
         let wait = if saturated { cl.users * h / cf - cycle } else { 0.0 };
-        let on = [Assumption::SteadyState];
+        let on = [Assumption::SteadyState, SERVICE_ASSUMPTIONS[0], SERVICE_ASSUMPTIONS[1], SERVICE_ASSUMPTIONS[2]];
         let label =
             if p.closed.len() > 1 { format!(" (users source {}, alone on the pool)", i + 1) } else { String::new() };
         let who = if cl.users == 1.0 { "1 user".to_string() } else { format!("{:.0} users", cl.users) };
@@ -792,7 +966,7 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
         );
         f.push(
             "closed_loop.mean_wait_ms",
-            format!("{who}: mean acquire wait users x hold / max_size - cycle{label}"),
+            format!("{who}: mean acquire wait users x hold / {size} - cycle{label}"),
             Some(wait * 1e3),
             "ms",
             "closed-loop bound",
@@ -813,20 +987,29 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
             Some(users),
             "users",
             "closed-loop bound",
-            &[Assumption::SteadyState],
-            Some("ceil(max_size x (timeout + cycle) / hold); with random holds 503s start with fewer users".into()),
+            &[Assumption::SteadyState, SERVICE_ASSUMPTIONS[0], SERVICE_ASSUMPTIONS[1], SERVICE_ASSUMPTIONS[2]],
+            Some(format!("ceil({size} x (timeout + cycle) / hold); with random holds 503s start with fewer users")),
         );
     }
     // Bursts: batches of max_size, one hold apart.
     for (i, b) in p.bursts.iter().enumerate() {
         let batches = (b.count / cf).ceil();
-        let on = [Assumption::ConstantHolds, Assumption::IdleBeforeBurst];
-        let holds = !f.broken.contains(&Assumption::ConstantHolds) && !b.competing;
+        let on = [
+            Assumption::ConstantHolds,
+            Assumption::IdleBeforeBurst,
+            SERVICE_ASSUMPTIONS[0],
+            SERVICE_ASSUMPTIONS[1],
+            SERVICE_ASSUMPTIONS[2],
+        ];
+        let holds = !b.competing
+            && [Assumption::ConstantHolds, SERVICE_ASSUMPTIONS[0], SERVICE_ASSUMPTIONS[1], SERVICE_ASSUMPTIONS[2]]
+                .iter()
+                .all(|a| !f.broken.contains(a));
         let label =
             if p.bursts.len() > 1 { format!(" (burst {} at {})", i + 1, fmt_secs(b.at_s)) } else { String::new() };
         f.push_holds(
             "burst.last_wait_ms",
-            format!("{:.0} at once: wait of the last, (ceil(n / max_size) - 1) x hold{label}", b.count),
+            format!("{:.0} at once: wait of the last, (ceil(n / {size}) - 1) x hold{label}", b.count),
             Some((batches - 1.0).max(0.0) * h * 1e3),
             "ms",
             "burst arithmetic",
@@ -839,7 +1022,7 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
             let timed_out = (b.count - cf * served_batches).max(0.0);
             f.push_holds(
                 "burst.timed_out",
-                format!("{:.0} at once: 503s, n - max_size x ceil(timeout / hold){label}", b.count),
+                format!("{:.0} at once: 503s, n - {size} x ceil(timeout / hold){label}", b.count),
                 Some(timed_out),
                 "requests",
                 "burst arithmetic",
@@ -857,7 +1040,7 @@ fn pool_figures(p: &PoolLoad, broken: Vec<Assumption>) -> Vec<Figure> {
 pub fn budget(pools: &[PoolLoad], db: &DatabaseBudget) -> BudgetAnalysis {
     let mut out = Vec::new();
     let mut verdicts = Vec::new();
-    let total: u64 = pools.iter().map(|p| u64::from(p.instances) * u64::from(p.max_size)).sum();
+    let total: u64 = pools.iter().map(|p| u64::from(p.instances) * u64::from(p.max_size + p.max_overflow)).sum();
     let fig = |id, label: String, value: f64, unit, model, note: Option<String>| Figure {
         id,
         label,
@@ -870,7 +1053,7 @@ pub fn budget(pools: &[PoolLoad], db: &DatabaseBudget) -> BudgetAnalysis {
     };
     out.push(fig(
         "connections.total",
-        "connections all pool instances may open: sum of instances x max_size".into(),
+        "connections all pool instances may open: sum of instances x (max_size + max_overflow)".into(),
         total as f64,
         "connections",
         "pool settings",
@@ -946,10 +1129,12 @@ pub fn budget_max_size(loads: &Loads, index: usize) -> Option<u32> {
         .iter()
         .enumerate()
         .filter(|(i, _)| *i != index)
-        .map(|(_, p)| u64::from(p.instances) * u64::from(p.max_size))
+        .map(|(_, p)| u64::from(p.instances) * u64::from(p.max_size + p.max_overflow))
         .sum();
-    let instances = u64::from(loads.pools.get(index)?.instances.max(1));
-    Some(u32::try_from(usable.saturating_sub(others) / instances).unwrap_or(u32::MAX))
+    let pool = loads.pools.get(index)?;
+    let per_instance = usable.saturating_sub(others) / u64::from(pool.instances.max(1));
+    // Its own overflow connections come on top of the size.
+    Some(u32::try_from(per_instance.saturating_sub(u64::from(pool.max_overflow))).unwrap_or(u32::MAX))
 }
 
 /// Seconds in a short human form: `250 ms`, `1.5 s`, `never`.
@@ -1132,5 +1317,49 @@ mod tests {
         let m = 0.05 * (sigma * sigma / 2.0).exp();
         let v = dist_variance(&Dist::lognormal(ms(50), ms(400)));
         assert!((v - (sigma * sigma).exp_m1() * m * m).abs() < 1e-12, "{v}");
+    }
+
+    /// What a scenario does that the formulas leave out is flagged: a statement timeout
+    /// cuts holds, retries make arrivals depend on responses, round robin over copies is
+    /// not Poisson, a database that refuses or shares its cores; overflow is counted in `c`.
+    #[test]
+    fn statement_timeouts_retries_routing_and_the_database_are_flagged_and_overflow_counted() {
+        let base = "name: t\npool: {max_size: 4, max_overflow: 2, acquire_timeout: 1s}\n\
+                    classes: [{name: q, hold: {dist: exponential, mean: 100ms}, statement_timeout: 200ms}]\n\
+                    client: {timeout: 3s, retries: 1}\nworkload:\n  - open: {rate: 30/s, until: 1h}\n";
+        let loads = pool_loads(&from_str(base, "t.yaml", None, &[]).unwrap());
+        let p = &loads.pools[0];
+        assert_eq!((p.max_size, p.max_overflow), (4, 2));
+        assert_eq!(p.broken.iter().map(|b| b.assumption).collect::<Vec<_>>(), [Assumption::UncutHolds]);
+        // e^{-2} of exponential holds of mean 100 ms run past 200 ms.
+        assert!(p.broken[0].message.contains("13.534 %"), "{}", p.broken[0].message);
+        assert_eq!(loads.broken.iter().map(|b| b.assumption).collect::<Vec<_>>(), [Assumption::OpenLoop]);
+        let a = analyze(&loads);
+        let fig = |id: &str| a.pools[0].figures.iter().find(|f| f.id == id).unwrap().clone();
+        // c = 4 + 2 in every formula, and every queueing figure is marked.
+        assert_eq!(fig("capacity_per_s").value, Some(60.0));
+        assert_eq!(fig("mmc_d.p_timeout").value, Some(mmc_plus_d(6, 30.0, 0.1, 1.0).p_timeout));
+        assert!(a.pools[0].figures.iter().all(|f| !f.holds), "{:#?}", a.pools[0].figures);
+        assert_eq!(budget(&loads.pools, &loads.database).figures[0].value, Some(6.0));
+
+        let fleet = "name: t\ndatabase: {max_connections: 10, reserved_connections: 0, cores: 2, connect_time: 5ms}\n\
+                     fleet: {pods: 2, workers_per_pod: 2}\n\
+                     pools: [{name: app, scope: worker, max_size: 3, max_overflow: 1, acquire_timeout: 1s}]\n\
+                     request: {hold: {dist: exponential, mean: 100ms}}\nworkload:\n  - open: {rate: 30/s, until: 1h}\n";
+        let loads = pool_loads(&from_str(fleet, "t.yaml", None, &[]).unwrap());
+        let kinds: Vec<Assumption> = loads.pools[0].broken.iter().map(|b| b.assumption).collect();
+        assert_eq!(
+            kinds,
+            [
+                Assumption::PoissonArrivals,
+                Assumption::DatabaseAcceptsAll,
+                Assumption::InstantConnections,
+                Assumption::LoadIndependentHolds
+            ]
+        );
+        assert!(loads.pools[0].broken[0].message.contains("Erlang-4"));
+        assert!(loads.pools[0].broken[1].message.contains("16 connections but the database accepts 10"));
+        // Every copy at max_size + max_overflow fits 10 only at 1 + 1: the largest size is 1.
+        assert_eq!(budget_max_size(&loads, 0), Some(1));
     }
 }
