@@ -298,7 +298,8 @@ pub struct Summary {
     pub db_pool_exhaustion_total: u64,
     /// When the first 503 was answered, in seconds (`None` if there was none).
     pub first_503_s: Option<f64>,
-    /// Successful responses per simulated second.
+    /// Successful responses (of the requests counted) per simulated second
+    /// of the span they were counted over, `duration - warmup` (0 when it is empty).
     pub throughput_ok_per_s: f64,
     /// Simulated length of the run, in seconds.
     pub duration_s: f64,

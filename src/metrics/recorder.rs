@@ -382,6 +382,8 @@ impl Recorder {
         }
         let total = self.totals.arrivals;
         let duration_s = end.as_secs_f64();
+        // The counts cover what arrived from the warm-up on: per second of that span.
+        let observed_s = if end > self.warmup { (end - self.warmup).as_secs_f64() } else { 0.0 };
         let summary = Summary {
             requests: RequestCounts {
                 total,
@@ -402,7 +404,7 @@ impl Recorder {
             pool_used_mean: if end.0 == 0 { 0.0 } else { self.run_used_area as f64 / end.0 as f64 },
             db_pool_exhaustion_total: self.exhaustion_total,
             first_503_s: self.first_503.map(|t| t.as_secs_f64()),
-            throughput_ok_per_s: if duration_s > 0.0 { self.totals.ok as f64 / duration_s } else { 0.0 },
+            throughput_ok_per_s: if observed_s > 0.0 { self.totals.ok as f64 / observed_s } else { 0.0 },
             duration_s,
             warmup_s: self.warmup.as_secs_f64(),
         };
@@ -479,6 +481,22 @@ mod tests {
         let tl = r.finish(s(2), 0).timeline;
         assert_eq!(tl.iter().map(|b| b.timed_out).sum::<u64>(), 1);
         assert_eq!(tl.last().unwrap().t_s, 2.0);
+    }
+
+    #[test]
+    fn throughput_divides_the_counted_responses_by_the_span_after_the_warm_up() {
+        // Warm-up 2 s, end 10 s: one request answered in the warm-up (left
+        // out), four that arrived after it answered: 4 in 8 s, not in 10 s.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, u32::MAX);
+        r.arrival(s(1));
+        r.responded(s(1), SimDuration::ZERO, Outcome::Ok, s(1));
+        for t in 3..7 {
+            r.arrival(s(t));
+            r.responded(s(t + 1), SimDuration::from_secs(1), Outcome::Ok, s(t));
+        }
+        let sum = r.finish(s(10), 0).summary;
+        assert_eq!(sum.requests.ok, 4);
+        assert_eq!(sum.throughput_ok_per_s, 4.0 / 8.0);
     }
 
     #[test]

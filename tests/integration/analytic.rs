@@ -228,6 +228,22 @@ fn warmup_leaves_early_requests_out_of_the_summary_but_not_the_timeline() {
 }
 
 #[test]
+fn closed_loop_throughput_after_a_warm_up_is_per_second_of_the_observed_span() {
+    // The lab's 50 users on 5 connections (1 s hold, 100 ms overhead): holds
+    // start 5 at a time on every whole second, and a user whose response
+    // left at j + 1.1 s sends again at once, waits 8.9 s behind the 45 others,
+    // holds from j + 10 s and is answered at j + 11.1 s. Counted (sent from
+    // the 60 s warm-up on) and answered before the 120 s end: j = 59 ..= 108,
+    // 5 each, 250 responses in the 60 s observed, not in the 120 s run.
+    let yaml = "name: t\nduration: 2m\nwarmup: 1m\npool: {max_size: 5, acquire_timeout: 10s}\n\
+                request: {hold: 1s, overhead: 100ms}\n\
+                workload:\n  - users: {stages: [{duration: 0s, target: 50}, {duration: 3m, target: 50}]}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!(r.summary.requests.ok, 250);
+    assert_eq!(r.summary.throughput_ok_per_s, 250.0 / 60.0);
+}
+
+#[test]
 fn the_timeline_adds_up_to_the_summary_when_the_run_ends_on_a_bucket_boundary() {
     // The last 503s leave at exactly 10 s, the end of the run and the start of a bucket.
     let yaml =
