@@ -288,9 +288,11 @@ pub struct Summary {
     pub latency_ms: Stats,
     /// Acquire wait of every request that got a connection or gave up, ms.
     pub acquire_wait_ms: Stats,
-    /// Most requests waiting for a connection at once.
+    /// Most requests waiting for a connection at once, from the warm-up on
+    /// (the level in force at the warm-up instant included).
     pub queue_depth_max: u32,
-    /// Most connections in use at once.
+    /// Most connections in use at once, from the warm-up on (the level in
+    /// force at the warm-up instant included).
     pub pool_used_max: u32,
     /// Time-weighted mean of connections in use over the run.
     pub pool_used_mean: f64,
@@ -411,7 +413,8 @@ pub struct DatabaseSummary {
     pub possible_connections: u64,
     /// Whether `possible_connections` exceeds `usable_connections`.
     pub overcommitted: bool,
-    /// Most connections open at once.
+    /// Most connections open at once (opening ones included), from the
+    /// warm-up on (those open at the warm-up instant included).
     pub peak_connections: u32,
     /// Connection attempts refused because the database was full.
     pub refusals: u64,

@@ -40,7 +40,10 @@ pub struct Recorder {
     queue_depth_max: u32,
     pool_used_max: u32,
     first_503: Option<SimTime>,
-    // Steady state: requests that arrived before `warmup` stay out of the summary.
+    // Steady state: requests that arrived before `warmup` stay out of the summary,
+    // and its peaks (`queue_depth_max`, `pool_used_max`, `db_peak`) are the
+    // maxima of the levels over [warmup, end): until the warm-up they follow
+    // the level, so the one in force at the warm-up instant counts.
     warmup: SimTime,
     // The database and leaks.
     db_open: u32,
@@ -314,6 +317,9 @@ impl Recorder {
         self.db_open_max = self.db_open_max.max(open);
         if t >= self.warmup {
             self.db_peak = self.db_peak.max(open);
+        } else {
+            // The level in force when the warm-up ends counts: it is the last one before it.
+            self.db_peak = open;
         }
     }
 
@@ -361,6 +367,10 @@ impl Recorder {
         if t >= self.warmup {
             self.pool_used_max = self.pool_used_max.max(used);
             self.queue_depth_max = self.queue_depth_max.max(waiting);
+        } else {
+            // The levels in force when the warm-up ends count: they are the last ones before it.
+            self.pool_used_max = used;
+            self.queue_depth_max = waiting;
         }
     }
 
@@ -379,6 +389,10 @@ impl Recorder {
             // that instant) or at time zero still reports that bucket, over its
             // nominal width: what happened at `end` is not dropped.
             self.close_bucket();
+        }
+        if end < self.warmup {
+            // The run ended before the warm-up did: nothing was observed.
+            (self.pool_used_max, self.queue_depth_max, self.db_peak) = (0, 0, 0);
         }
         let total = self.totals.arrivals;
         let duration_s = end.as_secs_f64();
@@ -427,7 +441,8 @@ pub struct Recorded {
     pub summary: Summary,
     /// One row per bucket and pool copy.
     pub pool_rows: Vec<PoolRow>,
-    /// Most connections open at the database at once (after the warm-up).
+    /// Most connections open at the database at once from the warm-up on
+    /// (those open at the warm-up instant included).
     pub db_peak_connections: u32,
     /// Connections the database refused.
     pub db_refusals: u64,
@@ -497,6 +512,45 @@ mod tests {
         let sum = r.finish(s(10), 0).summary;
         assert_eq!(sum.requests.ok, 4);
         assert_eq!(sum.throughput_ok_per_s, 4.0 / 8.0);
+    }
+
+    #[test]
+    fn peaks_from_the_warm_up_count_the_levels_in_force_at_the_warm_up_instant() {
+        // Warm-up 2 s. At 0.5 s: 4 in use, 3 waiting, 6 open at the database
+        // (above what is in force at 2 s: left out); at 1 s: 3 in use, 1
+        // waiting, 5 open, unchanged through the warm-up instant and to the
+        // end. After it only a lower level comes: the peaks are the levels
+        // in force at 2 s, which no rise after it reports.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 10);
+        r.pool_level(SimTime(500_000_000), 4, 3, 5);
+        r.db_level(SimTime(500_000_000), 6);
+        r.pool_level(s(1), 3, 1, 5);
+        r.db_level(s(1), 5);
+        r.pool_level(s(3), 2, 0, 5);
+        r.db_level(s(3), 4);
+        let rec = r.finish(s(4), 0);
+        assert_eq!((rec.summary.pool_used_max, rec.summary.queue_depth_max), (3, 1));
+        assert_eq!(rec.db_peak_connections, 5);
+        // The timeline's bucket from 2 s shows the same levels.
+        let b = &rec.timeline[2];
+        assert_eq!((b.db_pool_used_size_max, b.db_pool_waiting_requests_max, b.db_connections_open), (3, 1, 5));
+    }
+
+    #[test]
+    fn a_rise_at_the_warm_up_instant_counts_and_a_run_that_ends_before_it_has_no_peaks() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 10);
+        r.pool_level(s(1), 1, 0, 5);
+        r.pool_level(s(2), 4, 2, 5);
+        r.db_level(s(2), 4);
+        r.pool_level(s(3), 0, 0, 5);
+        let sum = r.finish(s(4), 0).summary;
+        assert_eq!((sum.pool_used_max, sum.queue_depth_max), (4, 2));
+        // Warm-up 5 s, end 4 s: the window is empty.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(5), 1, 10);
+        r.pool_level(s(1), 3, 2, 5);
+        r.db_level(s(1), 3);
+        let rec = r.finish(s(4), 0);
+        assert_eq!((rec.summary.pool_used_max, rec.summary.queue_depth_max, rec.db_peak_connections), (0, 0, 0));
     }
 
     #[test]

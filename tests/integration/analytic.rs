@@ -228,6 +228,19 @@ fn warmup_leaves_early_requests_out_of_the_summary_but_not_the_timeline() {
 }
 
 #[test]
+fn peaks_from_the_warm_up_count_what_is_in_use_and_waiting_at_the_warm_up_instant() {
+    // Eight requests at 0 on a pool of 5 holding 30 s: 5 in use and 3 waiting
+    // from 0 s to the 20 s end, nothing changing after the 10 s warm-up.
+    let yaml = "name: t\nduration: 20s\nwarmup: 10s\npool: {max_size: 5, acquire_timeout: 1m}\n\
+                request: {hold: 30s}\nworkload:\n  - burst: {count: 8}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!((r.summary.pool_used_max, r.summary.queue_depth_max), (5, 3));
+    // Without a database limit connections open as they are first needed: 5.
+    assert_eq!(r.fleet.database.peak_connections, 5);
+    assert!(r.timeline.iter().all(|b| b.db_pool_used_size_max == 5 && b.db_connections_open == 5));
+}
+
+#[test]
 fn closed_loop_throughput_after_a_warm_up_is_per_second_of_the_observed_span() {
     // The lab's 50 users on 5 connections (1 s hold, 100 ms overhead): holds
     // start 5 at a time on every whole second, and a user whose response

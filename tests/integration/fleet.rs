@@ -75,6 +75,19 @@ fn an_idle_timeout_frees_slots_for_starved_workers() {
 }
 
 #[test]
+fn connections_opened_before_the_warm_up_count_in_the_database_peak() {
+    // min_idle opens 3 connections at 0 s; they stay open (no idle timeout)
+    // and the one request, at 6 s, takes one of them: from the 5 s warm-up
+    // on, 3 are open at the database the whole time.
+    let yaml = "name: t\nduration: 10s\nwarmup: 5s\ndatabase: {max_connections: 10, reserved_connections: 0}\n\
+                pool: {max_size: 5, min_idle: 3}\nrequest: {hold: 100ms}\nworkload:\n  - burst: {at: 6s, count: 1}\n";
+    let (r, _) = audited(yaml);
+    assert!(r.timeline.iter().all(|b| b.db_connections_open == 3));
+    assert_eq!(r.fleet.database.peak_connections, 3);
+    assert_eq!(r.summary.pool_used_max, 1);
+}
+
+#[test]
 fn the_connection_budget_is_reported_and_an_overcommitted_one_is_flagged() {
     let (r, _) = audited(&small_fleet("", "10s"));
     let db = &r.fleet.database;
