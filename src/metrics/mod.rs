@@ -376,7 +376,8 @@ pub struct WorkerSummary {
     pub concurrency: u32,
     /// Requests that queued at their worker.
     pub queued: u64,
-    /// Most requests queued at one worker at once.
+    /// Most requests queued at one worker at once, from the warm-up on (the
+    /// queues at the warm-up instant included).
     pub queue_max: u32,
 }
 
@@ -431,9 +432,12 @@ pub struct PoolSummary {
     pub instances: u32,
     /// `max_size` of each copy at the start.
     pub max_size: u32,
-    /// Most connections in use at once, over all copies.
+    /// Most connections in use at once (leaked ones included), summed over
+    /// all copies: the peak of the sum, not of one copy. From the warm-up on
+    /// (the level in force at the warm-up instant included).
     pub peak_used: u32,
-    /// Most connections open at once, over all copies.
+    /// Most connections open at once (idle or in use, not opening), summed
+    /// over all copies, from the warm-up on (as `peak_used`).
     pub peak_open: u32,
     /// Acquire timeouts (requests and jobs).
     pub timeouts: u64,
@@ -465,7 +469,8 @@ pub struct LeakSummary {
     pub leaked_total: u64,
     /// Leaked connections still checked out at the end.
     pub leaked_at_end: u32,
-    /// Most leaked connections checked out at once.
+    /// Most leaked connections checked out at once, from the warm-up on (those
+    /// checked out at the warm-up instant included).
     pub leaked_peak: u32,
     /// Holds longer than a pool's `leak_detection_threshold` (HikariCP's
     /// "Connection leak detection triggered" warning), counted when the hold
