@@ -417,7 +417,8 @@ pub struct DatabaseSummary {
     /// Most connections open at once (opening ones included), from the
     /// warm-up on (those open at the warm-up instant included).
     pub peak_connections: u32,
-    /// Connection attempts refused because the database was full.
+    /// Connection attempts refused because the database was full, from the
+    /// warm-up instant on (by when they happened: a refusal need not be a request's).
     pub refusals: u64,
 }
 

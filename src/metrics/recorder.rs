@@ -330,12 +330,17 @@ impl Recorder {
         self.cur.retries += 1;
     }
 
-    /// The database refused a connection.
+    /// The database refused a connection. The summary counts refusals from
+    /// the warm-up on: a refusal is the database's event, not always a
+    /// request's (a job's, a pool opening for its waiters), so it goes by
+    /// when it happened.
     #[inline]
     pub fn refusal(&mut self, t: SimTime) {
         self.advance_to(t);
         self.refusals_bucket += 1;
-        self.refusals_total += 1;
+        if t >= self.warmup {
+            self.refusals_total += 1;
+        }
     }
 
     /// Connections leaked and still checked out changed.
@@ -444,7 +449,7 @@ pub struct Recorded {
     /// Most connections open at the database at once from the warm-up on
     /// (those open at the warm-up instant included).
     pub db_peak_connections: u32,
-    /// Connections the database refused.
+    /// Connections the database refused from the warm-up on.
     pub db_refusals: u64,
 }
 
@@ -551,6 +556,19 @@ mod tests {
         r.db_level(s(1), 3);
         let rec = r.finish(s(4), 0);
         assert_eq!((rec.summary.pool_used_max, rec.summary.queue_depth_max, rec.db_peak_connections), (0, 0, 0));
+    }
+
+    #[test]
+    fn refusals_are_counted_from_the_warm_up_instant_on() {
+        // Warm-up 2 s: refusals at 1 s and 1.9 s are left out of the total,
+        // those at 2 s and 3 s are not; the timeline keeps all four.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 6);
+        for t in [s(1), SimTime(1_900_000_000), s(2), s(3)] {
+            r.refusal(t);
+        }
+        let rec = r.finish(s(4), 0);
+        assert_eq!(rec.db_refusals, 2);
+        assert_eq!(rec.timeline.iter().map(|b| b.db_refusals).collect::<Vec<_>>(), [0, 2, 1, 1]);
     }
 
     #[test]

@@ -48,6 +48,22 @@ fn a_full_database_refuses_the_connections_it_has_no_slot_for() {
 }
 
 #[test]
+fn refusals_in_the_warm_up_are_left_out_of_the_summary_like_the_requests_they_fail() {
+    // The fleet above, its burst of 16 at 0 s and again at 12 s, warm-up
+    // 10 s. Connections stay open (no idle timeout), so at 12 s workers 0
+    // and 1 have two idle ones and workers 2 and 3 one: each of the latter's
+    // three other requests is refused again. 6 refusals in the warm-up and
+    // 6 after it: the summary has the 6 after, as it has their 6 requests.
+    let yaml = small_fleet(", on_refused: fail", "10s")
+        .replace("name: t\n", "name: t\nwarmup: 10s\n")
+        .replace("  - burst: {count: 16}\n", "  - burst: {count: 16}\n  - burst: {at: 12s, count: 16}\n");
+    let (r, _) = audited(&yaml);
+    assert_eq!(r.timeline.iter().map(|b| b.db_refusals).sum::<u64>(), 12);
+    assert_eq!(r.summary.requests.refused, 6);
+    assert_eq!(r.fleet.database.refusals, 6);
+}
+
+#[test]
 fn with_on_refused_wait_starved_workers_time_out() {
     // Same fleet, HikariCP-style: the requests that found the database full
     // wait. Connections go back to their own pools and are never closed, so
