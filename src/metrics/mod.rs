@@ -298,7 +298,8 @@ pub struct Summary {
     pub pool_used_mean: f64,
     /// Acquire timeouts in total (`db_pool_exhaustion_total` at the end).
     pub db_pool_exhaustion_total: u64,
-    /// When the first 503 was answered, in seconds (`None` if there was none).
+    /// When the first 503 of a request counted (one that arrived from the
+    /// warm-up on) was answered, in seconds (`None` if there was none).
     pub first_503_s: Option<f64>,
     /// Successful responses (of the requests counted) per simulated second
     /// of the span they were counted over, `duration - warmup` (0 when it is empty).

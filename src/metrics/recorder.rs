@@ -290,7 +290,11 @@ impl Recorder {
         let (bucket, total) = match outcome {
             Outcome::Ok => (&mut self.cur.ok, &mut self.totals.ok),
             Outcome::TimedOut => {
-                self.first_503.get_or_insert(t);
+                // The first 503 of the requests the summary counts (none or
+                // one with `timed_out`), not of the warm-up's.
+                if counts {
+                    self.first_503.get_or_insert(t);
+                }
                 (&mut self.cur.timed_out, &mut self.totals.timed_out)
             }
             Outcome::Refused => (&mut self.cur.refused, &mut self.totals.refused),
@@ -569,6 +573,19 @@ mod tests {
         let rec = r.finish(s(4), 0);
         assert_eq!(rec.db_refusals, 2);
         assert_eq!(rec.timeline.iter().map(|b| b.db_refusals).collect::<Vec<_>>(), [0, 2, 1, 1]);
+    }
+
+    #[test]
+    fn the_first_503_is_the_first_of_a_request_that_arrived_after_the_warm_up() {
+        // Warm-up 2 s: the 503s at 1.5 s and 3 s answer requests that arrived
+        // in the warm-up (0.5 s, 1 s); the one at 4 s a request of 2 s.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, u32::MAX);
+        r.responded(SimTime(1_500_000_000), SimDuration::from_secs(1), Outcome::TimedOut, SimTime(500_000_000));
+        r.responded(s(3), SimDuration::from_secs(2), Outcome::TimedOut, s(1));
+        r.responded(s(4), SimDuration::from_secs(2), Outcome::TimedOut, s(2));
+        let rec = r.finish(s(5), 0);
+        assert_eq!((rec.summary.requests.timed_out, rec.summary.first_503_s), (1, Some(4.0)));
+        assert_eq!(rec.timeline.iter().map(|b| b.timed_out).sum::<u64>(), 3);
     }
 
     #[test]

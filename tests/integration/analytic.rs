@@ -241,6 +241,17 @@ fn peaks_from_the_warm_up_count_what_is_in_use_and_waiting_at_the_warm_up_instan
 }
 
 #[test]
+fn the_first_503_after_a_warm_up_is_the_first_of_a_counted_request() {
+    // One connection held from 0 to 10 s. The second request of 0 s gives up
+    // at 1 s, in the 5 s warm-up; the two of 6 s give up at 7 s: the 503s
+    // the summary counts, and the first of them.
+    let yaml = "name: t\nwarmup: 5s\npool: {max_size: 1, acquire_timeout: 1s}\nrequest: {hold: 10s}\n\
+                workload:\n  - burst: {count: 2}\n  - burst: {at: 6s, count: 2}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!((r.summary.requests.timed_out, r.summary.first_503_s), (2, Some(7.0)));
+}
+
+#[test]
 fn closed_loop_throughput_after_a_warm_up_is_per_second_of_the_observed_span() {
     // The lab's 50 users on 5 connections (1 s hold, 100 ms overhead): holds
     // start 5 at a time on every whole second, and a user whose response
