@@ -270,7 +270,8 @@ pub struct RequestCounts {
     pub statement_timeout: u64,
     /// Failed because their connection was terminated.
     pub terminated: u64,
-    /// Still waiting, holding or being answered when the run ended.
+    /// Still waiting, holding or being answered when the run ended (of the
+    /// requests counted: `total` = `ok` + `timed_out` + `failed` + `unfinished`).
     pub unfinished: u64,
     /// Found no free connection on arrival and had to wait (or, with a zero
     /// acquire timeout, were refused at once).

@@ -384,8 +384,8 @@ impl Recorder {
     }
 
     /// Closes the timeline at `end` (a partial last bucket is kept and reported
-    /// over its true width) and builds the summary; `unfinished` counts requests
-    /// still in flight.
+    /// over its true width) and builds the summary; `unfinished` counts the
+    /// requests still in flight that arrived from the warm-up on.
     pub fn finish(mut self, end: SimTime, unfinished: u64) -> Recorded {
         self.advance_to(end);
         if end > self.bucket_start {

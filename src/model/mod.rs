@@ -639,7 +639,13 @@ impl<'s> Simulation<'s> {
             // Nothing happened from the warm-up to the end (if it came).
             self.start_peaks(end >= warmup);
         }
-        let unfinished = self.requests.live_requests();
+        // The requests in flight that the summary counts: those that arrived from the warm-up on.
+        let warmup = SimTime::ZERO + self.scenario.warmup;
+        let unfinished = if warmup == SimTime::ZERO {
+            self.requests.live_requests()
+        } else {
+            self.requests.slots_where(|r| r.job == NOT_A_JOB && r.arrival >= warmup).len() as u64
+        };
         let fleet = self.fleet_summary();
         let instances = self.instances();
         let mut rec = self.recorder.finish(end, unfinished);

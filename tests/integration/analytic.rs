@@ -252,6 +252,17 @@ fn the_first_503_after_a_warm_up_is_the_first_of_a_counted_request() {
 }
 
 #[test]
+fn requests_in_flight_at_the_end_are_unfinished_only_if_they_arrived_after_the_warm_up() {
+    // Two requests holding 1 min each, one from 0 s (in the 5 s warm-up), one
+    // from 6 s: both still hold at the 20 s end; the summary counts one.
+    let yaml = "name: t\nduration: 20s\nwarmup: 5s\npool: {max_size: 2}\nrequest: {hold: 1m}\n\
+                workload:\n  - burst: {count: 1}\n  - burst: {at: 6s, count: 1}\n";
+    let q = run(&scenario(yaml), 1).summary.requests;
+    assert_eq!((q.total, q.unfinished), (1, 1));
+    assert_eq!(q.total, q.ok + q.timed_out + q.failed + q.unfinished);
+}
+
+#[test]
 fn closed_loop_throughput_after_a_warm_up_is_per_second_of_the_observed_span() {
     // The lab's 50 users on 5 connections (1 s hold, 100 ms overhead): holds
     // start 5 at a time on every whole second, and a user whose response
