@@ -297,7 +297,9 @@ pub struct Summary {
     pub pool_used_max: u32,
     /// Time-weighted mean of connections in use over the run.
     pub pool_used_mean: f64,
-    /// Acquire timeouts in total (`db_pool_exhaustion_total` at the end).
+    /// Requests' acquire timeouts over the whole run, warm-up included: the
+    /// lab's counter, which a warm-up does not reset, at the end (the last
+    /// row of the timeline). Jobs' timeouts are not in it.
     pub db_pool_exhaustion_total: u64,
     /// When the first 503 of a request counted (one that arrived from the
     /// warm-up on) was answered, in seconds (`None` if there was none).
@@ -308,8 +310,9 @@ pub struct Summary {
     /// Simulated length of the run, in seconds.
     pub duration_s: f64,
     /// Requests that arrived before this were left out of the counts and
-    /// percentiles above, and peaks are taken from it on (the mean of
-    /// connections in use covers the whole run).
+    /// percentiles above, and peaks are taken from it on (the level in force
+    /// at this instant included); the mean of connections in use and
+    /// `db_pool_exhaustion_total` cover the whole run.
     pub warmup_s: f64,
 }
 
@@ -442,7 +445,7 @@ pub struct PoolSummary {
     /// Most connections open at once (idle or in use, not opening), summed
     /// over all copies, from the warm-up on (as `peak_used`).
     pub peak_open: u32,
-    /// Acquire timeouts (requests and jobs).
+    /// Acquire timeouts (requests and jobs), over the whole run.
     pub timeouts: u64,
     /// Connections opened.
     pub connections_opened: u64,
