@@ -41,7 +41,10 @@ pub struct Recorder {
     queue_depth_max: u32,
     pool_used_max: u32,
     first_503: Option<SimTime>,
-    // Steady state: requests that arrived before `warmup` stay out of the summary.
+    // Steady state: requests that arrived before `warmup` stay out of the summary,
+    // and its peaks (`queue_depth_max`, `pool_used_max`, `db_peak`) are the
+    // maxima of the levels over [warmup, end): until the warm-up they follow
+    // the level, so the one in force at the warm-up instant counts.
     warmup: SimTime,
     // The database and leaks.
     db_open: u32,
@@ -288,7 +291,11 @@ impl Recorder {
         let (bucket, total) = match outcome {
             Outcome::Ok => (&mut self.cur.ok, &mut self.totals.ok),
             Outcome::TimedOut => {
-                self.first_503.get_or_insert(t);
+                // The first 503 of the requests the summary counts (none or
+                // one with `timed_out`), not of the warm-up's.
+                if counts {
+                    self.first_503.get_or_insert(t);
+                }
                 (&mut self.cur.timed_out, &mut self.totals.timed_out)
             }
             Outcome::Refused => (&mut self.cur.refused, &mut self.totals.refused),
@@ -315,6 +322,9 @@ impl Recorder {
         self.db_open_max = self.db_open_max.max(open);
         if t >= self.warmup {
             self.db_peak = self.db_peak.max(open);
+        } else {
+            // The level in force when the warm-up ends counts: it is the last one before it.
+            self.db_peak = open;
         }
     }
 
@@ -325,12 +335,17 @@ impl Recorder {
         self.cur.retries += 1;
     }
 
-    /// The database refused a connection.
+    /// The database refused a connection. The summary counts refusals from
+    /// the warm-up on: a refusal is the database's event, not always a
+    /// request's (a job's, a pool opening for its waiters), so it goes by
+    /// when it happened.
     #[inline]
     pub fn refusal(&mut self, t: SimTime) {
         self.advance_to(t);
         self.refusals_bucket += 1;
-        self.refusals_total += 1;
+        if t >= self.warmup {
+            self.refusals_total += 1;
+        }
     }
 
     /// Connections leaked and still checked out changed.
@@ -362,12 +377,16 @@ impl Recorder {
         if t >= self.warmup {
             self.pool_used_max = self.pool_used_max.max(used);
             self.queue_depth_max = self.queue_depth_max.max(waiting);
+        } else {
+            // The levels in force when the warm-up ends count: they are the last ones before it.
+            self.pool_used_max = used;
+            self.queue_depth_max = waiting;
         }
     }
 
     /// Closes the timeline at `end` (a partial last bucket is kept and reported
-    /// over its true width) and builds the summary; `unfinished` counts requests
-    /// still in flight.
+    /// over its true width) and builds the summary; `unfinished` counts the
+    /// requests still in flight that arrived from the warm-up on.
     pub fn finish(mut self, end: SimTime, unfinished: u64) -> Recorded {
         self.advance_to(end);
         if end > self.bucket_start {
@@ -381,8 +400,14 @@ impl Recorder {
             // nominal width: what happened at `end` is not dropped.
             self.close_bucket();
         }
+        if end < self.warmup {
+            // The run ended before the warm-up did: nothing was observed.
+            (self.pool_used_max, self.queue_depth_max, self.db_peak) = (0, 0, 0);
+        }
         let total = self.totals.arrivals;
         let duration_s = end.as_secs_f64();
+        // The counts cover what arrived from the warm-up on: per second of that span.
+        let observed_s = if end > self.warmup { (end - self.warmup).as_secs_f64() } else { 0.0 };
         let summary = Summary {
             requests: RequestCounts {
                 total,
@@ -403,7 +428,7 @@ impl Recorder {
             pool_used_mean: if end.0 == 0 { 0.0 } else { self.run_used_area as f64 / end.0 as f64 },
             db_pool_exhaustion_total: self.exhaustion_total,
             first_503_s: self.first_503.map(|t| t.as_secs_f64()),
-            throughput_ok_per_s: if duration_s > 0.0 { self.totals.ok as f64 / duration_s } else { 0.0 },
+            throughput_ok_per_s: if observed_s > 0.0 { self.totals.ok as f64 / observed_s } else { 0.0 },
             duration_s,
             warmup_s: self.warmup.as_secs_f64(),
         };
@@ -426,9 +451,10 @@ pub struct Recorded {
     pub summary: Summary,
     /// One row per bucket and pool copy.
     pub pool_rows: Vec<PoolRow>,
-    /// Most connections open at the database at once (after the warm-up).
+    /// Most connections open at the database at once from the warm-up on
+    /// (those open at the warm-up instant included).
     pub db_peak_connections: u32,
-    /// Connections the database refused.
+    /// Connections the database refused from the warm-up on.
     pub db_refusals: u64,
 }
 
@@ -480,6 +506,87 @@ mod tests {
         let tl = r.finish(s(2), 0).timeline;
         assert_eq!(tl.iter().map(|b| b.timed_out).sum::<u64>(), 1);
         assert_eq!(tl.last().unwrap().t_s, 2.0);
+    }
+
+    #[test]
+    fn throughput_divides_the_counted_responses_by_the_span_after_the_warm_up() {
+        // Warm-up 2 s, end 10 s: one request answered in the warm-up (left
+        // out), four that arrived after it answered: 4 in 8 s, not in 10 s.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, u32::MAX);
+        r.arrival(s(1));
+        r.responded(s(1), SimDuration::ZERO, Outcome::Ok, s(1));
+        for t in 3..7 {
+            r.arrival(s(t));
+            r.responded(s(t + 1), SimDuration::from_secs(1), Outcome::Ok, s(t));
+        }
+        let sum = r.finish(s(10), 0).summary;
+        assert_eq!(sum.requests.ok, 4);
+        assert_eq!(sum.throughput_ok_per_s, 4.0 / 8.0);
+    }
+
+    #[test]
+    fn peaks_from_the_warm_up_count_the_levels_in_force_at_the_warm_up_instant() {
+        // Warm-up 2 s. At 0.5 s: 4 in use, 3 waiting, 6 open at the database
+        // (above what is in force at 2 s: left out); at 1 s: 3 in use, 1
+        // waiting, 5 open, unchanged through the warm-up instant and to the
+        // end. After it only a lower level comes: the peaks are the levels
+        // in force at 2 s, which no rise after it reports.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 10);
+        r.pool_level(SimTime(500_000_000), 4, 3, 5);
+        r.db_level(SimTime(500_000_000), 6);
+        r.pool_level(s(1), 3, 1, 5);
+        r.db_level(s(1), 5);
+        r.pool_level(s(3), 2, 0, 5);
+        r.db_level(s(3), 4);
+        let rec = r.finish(s(4), 0);
+        assert_eq!((rec.summary.pool_used_max, rec.summary.queue_depth_max), (3, 1));
+        assert_eq!(rec.db_peak_connections, 5);
+        // The timeline's bucket from 2 s shows the same levels.
+        let b = &rec.timeline[2];
+        assert_eq!((b.db_pool_used_size_max, b.db_pool_waiting_requests_max, b.db_connections_open), (3, 1, 5));
+    }
+
+    #[test]
+    fn a_rise_at_the_warm_up_instant_counts_and_a_run_that_ends_before_it_has_no_peaks() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 10);
+        r.pool_level(s(1), 1, 0, 5);
+        r.pool_level(s(2), 4, 2, 5);
+        r.db_level(s(2), 4);
+        r.pool_level(s(3), 0, 0, 5);
+        let sum = r.finish(s(4), 0).summary;
+        assert_eq!((sum.pool_used_max, sum.queue_depth_max), (4, 2));
+        // Warm-up 5 s, end 4 s: the window is empty.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(5), 1, 10);
+        r.pool_level(s(1), 3, 2, 5);
+        r.db_level(s(1), 3);
+        let rec = r.finish(s(4), 0);
+        assert_eq!((rec.summary.pool_used_max, rec.summary.queue_depth_max, rec.db_peak_connections), (0, 0, 0));
+    }
+
+    #[test]
+    fn refusals_are_counted_from_the_warm_up_instant_on() {
+        // Warm-up 2 s: refusals at 1 s and 1.9 s are left out of the total,
+        // those at 2 s and 3 s are not; the timeline keeps all four.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, 6);
+        for t in [s(1), SimTime(1_900_000_000), s(2), s(3)] {
+            r.refusal(t);
+        }
+        let rec = r.finish(s(4), 0);
+        assert_eq!(rec.db_refusals, 2);
+        assert_eq!(rec.timeline.iter().map(|b| b.db_refusals).collect::<Vec<_>>(), [0, 2, 1, 1]);
+    }
+
+    #[test]
+    fn the_first_503_is_the_first_of_a_request_that_arrived_after_the_warm_up() {
+        // Warm-up 2 s: the 503s at 1.5 s and 3 s answer requests that arrived
+        // in the warm-up (0.5 s, 1 s); the one at 4 s a request of 2 s.
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(2), 1, u32::MAX);
+        r.responded(SimTime(1_500_000_000), SimDuration::from_secs(1), Outcome::TimedOut, SimTime(500_000_000));
+        r.responded(s(3), SimDuration::from_secs(2), Outcome::TimedOut, s(1));
+        r.responded(s(4), SimDuration::from_secs(2), Outcome::TimedOut, s(2));
+        let rec = r.finish(s(5), 0);
+        assert_eq!((rec.summary.requests.timed_out, rec.summary.first_503_s), (1, Some(4.0)));
+        assert_eq!(rec.timeline.iter().map(|b| b.timed_out).sum::<u64>(), 3);
     }
 
     #[test]

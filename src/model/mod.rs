@@ -51,7 +51,7 @@ use connections::Database;
 use jobs::JobState;
 use life::ClientCounts;
 use pool::{ConnState, Conns, PoolCopy};
-use request::Requests;
+use request::{NOT_A_JOB, Requests};
 
 pub use figures::pool_instances;
 
@@ -227,6 +227,12 @@ pub struct Simulation<'s> {
     queue: EventQueue<Event>,
     now: SimTime,
     end: SimTime,
+    /// Where the run loop stops to look: the warm-up instant while the peaks
+    /// still wait for it (see [`start_peaks`](Self::start_peaks)), then `end`.
+    stop_at: SimTime,
+    /// The warm-up instant, until the peaks have started from it (`None`
+    /// then, or without a warm-up).
+    peaks_from: Option<SimTime>,
     copies: Vec<PoolCopy>,
     pools: Vec<PoolState>,
     conns: Conns,
@@ -419,12 +425,16 @@ impl<'s> Simulation<'s> {
             .sum();
         let db_usable = scenario.database.usable().unwrap_or(u32::MAX);
         let warmup = SimTime::ZERO + scenario.warmup;
+        let end = scenario.duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d);
+        let peaks_from = (warmup > SimTime::ZERO).then_some(warmup);
         let n_copies = copies.len();
         let mut sim = Simulation {
             scenario,
             queue,
             now: SimTime::ZERO,
-            end: scenario.duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d),
+            end,
+            stop_at: peaks_from.unwrap_or(end),
+            peaks_from,
             copies,
             pools,
             conns: Conns::default(),
@@ -520,8 +530,14 @@ impl<'s> Simulation<'s> {
         // call per batch cheap.
         const FLUSH_ROWS: usize = 64;
         while let Some(t) = self.queue.peek_time() {
-            if t >= self.end {
-                break;
+            // One compare per event, as with `end` alone: the warm-up is looked
+            // at once, when the first event at or after it is next.
+            if t >= self.stop_at {
+                if self.peaks_from.is_none() {
+                    break;
+                }
+                self.start_peaks(true);
+                continue;
             }
             let Some((t, ev)) = self.queue.pop() else { break };
             self.events += 1;
@@ -560,7 +576,17 @@ impl<'s> Simulation<'s> {
             )?;
         }
         let end = if self.end == SimTime::MAX { self.now } else { self.end };
-        let unfinished = self.requests.live_requests();
+        if let Some(warmup) = self.peaks_from {
+            // Nothing happened from the warm-up to the end (if it came).
+            self.start_peaks(end >= warmup);
+        }
+        // The requests in flight that the summary counts: those that arrived from the warm-up on.
+        let warmup = SimTime::ZERO + self.scenario.warmup;
+        let unfinished = if warmup == SimTime::ZERO {
+            self.requests.live_requests()
+        } else {
+            self.requests.slots_where(|r| r.job == NOT_A_JOB && r.arrival >= warmup).len() as u64
+        };
         let fleet = self.fleet_summary();
         let mut rec = self.recorder.finish(end, unfinished);
         hand_off(&mut rec.timeline, opts.timeline_sink.as_deref_mut(), 0)?;
@@ -586,6 +612,26 @@ impl<'s> Simulation<'s> {
             instances: pool_instances(self.scenario),
             pool_rows: rec.pool_rows,
         })
+    }
+
+    /// The warm-up instant is reached, before any event at or after it: the
+    /// peaks of the pools, leaks and worker queues start again from the
+    /// levels in force now, which nothing has changed since the last event.
+    /// Like the recorder's, they are then the maxima over [warmup, end) with
+    /// the level at the warm-up instant counted (they only need to follow
+    /// rises from there). `observed` is false for a run that ended before
+    /// its warm-up: it has no peaks.
+    #[cold]
+    #[inline(never)]
+    fn start_peaks(&mut self, observed: bool) {
+        self.peaks_from = None;
+        self.stop_at = self.end;
+        let level = |x: u32| if observed { x } else { 0 };
+        for p in &mut self.pools {
+            (p.peak_used, p.peak_open) = (level(p.used), level(p.open));
+        }
+        self.leaked_peak = level(self.leaked_now);
+        self.worker_queue_max = level(self.worker_queues.iter().map(|q| q.len() as u32).max().unwrap_or(0));
     }
 
     /// Whether an event was cancelled after it was scheduled.

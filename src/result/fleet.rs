@@ -30,7 +30,8 @@ pub struct WorkerSummary {
     pub concurrency: u32,
     /// Requests that queued at their worker.
     pub queued: u64,
-    /// Most requests queued at one worker at once.
+    /// Most requests queued at one worker at once, from the warm-up on (the
+    /// queues at the warm-up instant included).
     pub queue_max: u32,
 }
 
@@ -67,9 +68,11 @@ pub struct DatabaseSummary {
     pub possible_connections: u64,
     /// Whether `possible_connections` exceeds `usable_connections`.
     pub overcommitted: bool,
-    /// Most connections open at once.
+    /// Most connections open at once (opening ones included), from the
+    /// warm-up on (those open at the warm-up instant included).
     pub peak_connections: u32,
-    /// Connection attempts refused because the database was full.
+    /// Connection attempts refused because the database was full, from the
+    /// warm-up instant on (by when they happened: a refusal need not be a request's).
     pub refusals: u64,
 }
 
@@ -84,11 +87,14 @@ pub struct PoolSummary {
     pub instances: u32,
     /// `max_size` of each copy at the start.
     pub max_size: u32,
-    /// Most connections in use at once, over all copies.
+    /// Most connections in use at once (leaked ones included), summed over
+    /// all copies: the peak of the sum, not of one copy. From the warm-up on
+    /// (the level in force at the warm-up instant included).
     pub peak_used: u32,
-    /// Most connections open at once, over all copies.
+    /// Most connections open at once (idle or in use, not opening), summed
+    /// over all copies, from the warm-up on (as `peak_used`).
     pub peak_open: u32,
-    /// Acquire timeouts (requests and jobs).
+    /// Acquire timeouts (requests and jobs), over the whole run.
     pub timeouts: u64,
     /// Connections opened.
     pub connections_opened: u64,
@@ -118,7 +124,8 @@ pub struct LeakSummary {
     pub leaked_total: u64,
     /// Leaked connections still checked out at the end.
     pub leaked_at_end: u32,
-    /// Most leaked connections checked out at once.
+    /// Most leaked connections checked out at once, from the warm-up on (those
+    /// checked out at the warm-up instant included).
     pub leaked_peak: u32,
     /// Holds longer than a pool's `leak_detection_threshold` (HikariCP's
     /// "Connection leak detection triggered" warning), counted when the hold

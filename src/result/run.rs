@@ -50,7 +50,8 @@ pub struct RequestCounts {
     pub statement_timeout: u64,
     /// Failed because their connection was terminated.
     pub terminated: u64,
-    /// Still waiting, holding or being answered when the run ended.
+    /// Still waiting, holding or being answered when the run ended (of the
+    /// requests counted: `total` = `ok` + `timed_out` + `failed` + `unfinished`).
     pub unfinished: u64,
     /// Found no free connection on arrival and had to wait (or, with a zero
     /// acquire timeout, were refused at once).
@@ -68,23 +69,30 @@ pub struct Summary {
     pub latency_ms: Stats,
     /// Acquire wait of every request that got a connection or gave up, ms.
     pub acquire_wait_ms: Stats,
-    /// Most requests waiting for a connection at once.
+    /// Most requests waiting for a connection at once, from the warm-up on
+    /// (the level in force at the warm-up instant included).
     pub queue_depth_max: u32,
-    /// Most connections in use at once.
+    /// Most connections in use at once, from the warm-up on (the level in
+    /// force at the warm-up instant included).
     pub pool_used_max: u32,
     /// Time-weighted mean of connections in use over the run.
     pub pool_used_mean: f64,
-    /// Acquire timeouts in total (`db_pool_exhaustion_total` at the end).
+    /// Requests' acquire timeouts over the whole run, warm-up included: the
+    /// lab's counter, which a warm-up does not reset, at the end (the last
+    /// row of the timeline). Jobs' timeouts are not in it.
     pub db_pool_exhaustion_total: u64,
-    /// When the first 503 was answered, in seconds (`None` if there was none).
+    /// When the first 503 of a request counted (one that arrived from the
+    /// warm-up on) was answered, in seconds (`None` if there was none).
     pub first_503_s: Option<f64>,
-    /// Successful responses per simulated second.
+    /// Successful responses (of the requests counted) per simulated second
+    /// of the span they were counted over, `duration - warmup` (0 when it is empty).
     pub throughput_ok_per_s: f64,
     /// Simulated length of the run, in seconds.
     pub duration_s: f64,
     /// Requests that arrived before this were left out of the counts and
-    /// percentiles above, and peaks are taken from it on (the mean of
-    /// connections in use covers the whole run).
+    /// percentiles above, and peaks are taken from it on (the level in force
+    /// at this instant included); the mean of connections in use and
+    /// `db_pool_exhaustion_total` cover the whole run.
     pub warmup_s: f64,
 }
 

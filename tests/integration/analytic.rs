@@ -228,6 +228,57 @@ fn warmup_leaves_early_requests_out_of_the_summary_but_not_the_timeline() {
 }
 
 #[test]
+fn peaks_from_the_warm_up_count_what_is_in_use_and_waiting_at_the_warm_up_instant() {
+    // Eight requests at 0 on a pool of 5 holding 30 s: 5 in use and 3 waiting
+    // from 0 s to the 20 s end, nothing changing after the 10 s warm-up.
+    let yaml = "name: t\nduration: 20s\nwarmup: 10s\npool: {max_size: 5, acquire_timeout: 1m}\n\
+                request: {hold: 30s}\nworkload:\n  - burst: {count: 8}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!((r.summary.pool_used_max, r.summary.queue_depth_max), (5, 3));
+    // Without a database limit connections open as they are first needed: 5.
+    assert_eq!(r.fleet.database.peak_connections, 5);
+    assert!(r.timeline.iter().all(|b| b.db_pool_used_size_max == 5 && b.db_connections_open == 5));
+}
+
+#[test]
+fn the_first_503_after_a_warm_up_is_the_first_of_a_counted_request() {
+    // One connection held from 0 to 10 s. The second request of 0 s gives up
+    // at 1 s, in the 5 s warm-up; the two of 6 s give up at 7 s: the 503s
+    // the summary counts, and the first of them.
+    let yaml = "name: t\nwarmup: 5s\npool: {max_size: 1, acquire_timeout: 1s}\nrequest: {hold: 10s}\n\
+                workload:\n  - burst: {count: 2}\n  - burst: {at: 6s, count: 2}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!((r.summary.requests.timed_out, r.summary.first_503_s), (2, Some(7.0)));
+}
+
+#[test]
+fn requests_in_flight_at_the_end_are_unfinished_only_if_they_arrived_after_the_warm_up() {
+    // Two requests holding 1 min each, one from 0 s (in the 5 s warm-up), one
+    // from 6 s: both still hold at the 20 s end; the summary counts one.
+    let yaml = "name: t\nduration: 20s\nwarmup: 5s\npool: {max_size: 2}\nrequest: {hold: 1m}\n\
+                workload:\n  - burst: {count: 1}\n  - burst: {at: 6s, count: 1}\n";
+    let q = run(&scenario(yaml), 1).summary.requests;
+    assert_eq!((q.total, q.unfinished), (1, 1));
+    assert_eq!(q.total, q.ok + q.timed_out + q.failed + q.unfinished);
+}
+
+#[test]
+fn closed_loop_throughput_after_a_warm_up_is_per_second_of_the_observed_span() {
+    // The lab's 50 users on 5 connections (1 s hold, 100 ms overhead): holds
+    // start 5 at a time on every whole second, and a user whose response
+    // left at j + 1.1 s sends again at once, waits 8.9 s behind the 45 others,
+    // holds from j + 10 s and is answered at j + 11.1 s. Counted (sent from
+    // the 60 s warm-up on) and answered before the 120 s end: j = 59 ..= 108,
+    // 5 each, 250 responses in the 60 s observed, not in the 120 s run.
+    let yaml = "name: t\nduration: 2m\nwarmup: 1m\npool: {max_size: 5, acquire_timeout: 10s}\n\
+                request: {hold: 1s, overhead: 100ms}\n\
+                workload:\n  - users: {stages: [{duration: 0s, target: 50}, {duration: 3m, target: 50}]}\n";
+    let r = run(&scenario(yaml), 1);
+    assert_eq!(r.summary.requests.ok, 250);
+    assert_eq!(r.summary.throughput_ok_per_s, 250.0 / 60.0);
+}
+
+#[test]
 fn the_timeline_adds_up_to_the_summary_when_the_run_ends_on_a_bucket_boundary() {
     // The last 503s leave at exactly 10 s, the end of the run and the start of a bucket.
     let yaml =

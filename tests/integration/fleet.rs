@@ -48,6 +48,22 @@ fn a_full_database_refuses_the_connections_it_has_no_slot_for() {
 }
 
 #[test]
+fn refusals_in_the_warm_up_are_left_out_of_the_summary_like_the_requests_they_fail() {
+    // The fleet above, its burst of 16 at 0 s and again at 12 s, warm-up
+    // 10 s. Connections stay open (no idle timeout), so at 12 s workers 0
+    // and 1 have two idle ones and workers 2 and 3 one: each of the latter's
+    // three other requests is refused again. 6 refusals in the warm-up and
+    // 6 after it: the summary has the 6 after, as it has their 6 requests.
+    let yaml = small_fleet(", on_refused: fail", "10s")
+        .replace("name: t\n", "name: t\nwarmup: 10s\n")
+        .replace("  - burst: {count: 16}\n", "  - burst: {count: 16}\n  - burst: {at: 12s, count: 16}\n");
+    let (r, _) = audited(&yaml);
+    assert_eq!(r.timeline.iter().map(|b| b.db_refusals).sum::<u64>(), 12);
+    assert_eq!(r.summary.requests.refused, 6);
+    assert_eq!(r.fleet.database.refusals, 6);
+}
+
+#[test]
 fn with_on_refused_wait_starved_workers_time_out() {
     // Same fleet, HikariCP-style: the requests that found the database full
     // wait. Connections go back to their own pools and are never closed, so
@@ -72,6 +88,71 @@ fn an_idle_timeout_frees_slots_for_starved_workers() {
     assert_eq!(&starts[12..14], &[2.0, 2.0]);
     assert!(starts[14..].iter().all(|s| (s - 2.1).abs() < 1e-9), "{starts:?}");
     assert!(r.fleet.pools[0].connections_closed >= 4);
+}
+
+#[test]
+fn connections_opened_before_the_warm_up_count_in_the_database_peak() {
+    // min_idle opens 3 connections at 0 s; they stay open (no idle timeout)
+    // and the one request, at 6 s, takes one of them: from the 5 s warm-up
+    // on, 3 are open at the database the whole time.
+    let yaml = "name: t\nduration: 10s\nwarmup: 5s\ndatabase: {max_connections: 10, reserved_connections: 0}\n\
+                pool: {max_size: 5, min_idle: 3}\nrequest: {hold: 100ms}\nworkload:\n  - burst: {at: 6s, count: 1}\n";
+    let (r, _) = audited(yaml);
+    assert!(r.timeline.iter().all(|b| b.db_connections_open == 3));
+    assert_eq!(r.fleet.database.peak_connections, 3);
+    assert_eq!(r.summary.pool_used_max, 1);
+}
+
+#[test]
+fn pool_peaks_are_taken_from_the_warm_up_on_like_the_summary_peaks() {
+    // Ten requests at 0 s use all 10 connections for 1 s, which then stay
+    // open (no idle timeout); two at 6 s, after the 5 s warm-up, use two.
+    // From the warm-up on: 2 in use at most, 10 open all the time.
+    let yaml = "name: t\nduration: 10s\nwarmup: 5s\npools: [{name: p, max_size: 10}]\nclasses: [{name: r, hold: 1s}]\n\
+                workload:\n  - burst: {count: 10}\n  - burst: {at: 6s, count: 2}\n";
+    let (r, _) = audited(yaml);
+    let p = &r.fleet.pools[0];
+    assert_eq!((p.peak_used, p.peak_open), (2, 10));
+    assert_eq!(r.summary.pool_used_max, p.peak_used, "one pool: the same peak");
+}
+
+#[test]
+fn a_run_that_ends_before_its_warm_up_has_no_peaks() {
+    // No `duration`: the run ends at 1 s, when the burst is answered, before
+    // the 1 min warm-up. Nothing was observed.
+    let yaml = "name: t\nwarmup: 1m\npools: [{name: p, max_size: 5}]\nclasses: [{name: r, hold: 1s}]\n\
+                workload:\n  - burst: {count: 3}\n";
+    let (r, _) = audited(yaml);
+    assert_eq!(r.summary.duration_s, 1.0);
+    let p = &r.fleet.pools[0];
+    assert_eq!((p.peak_used, p.peak_open, r.summary.pool_used_max, r.fleet.database.peak_connections), (0, 0, 0, 0));
+    assert_eq!((r.summary.requests.total, r.summary.throughput_ok_per_s), (0, 0.0));
+}
+
+#[test]
+fn the_leak_peak_is_taken_from_the_warm_up_on() {
+    // Runs at 0, 1 and 2 s leak their connection at 0.1, 1.1 and 2.1 s; the
+    // kill at 3 s frees the two held longest. From the 5 s warm-up on, one
+    // leaked connection is checked out, and the request at 6 s takes another.
+    let yaml = "name: t\nduration: 10s\nwarmup: 5s\npools: [{name: p, max_size: 5, acquire_timeout: 1s}]\n\
+                classes: [{name: r, hold: 100ms}]\n\
+                jobs: [{name: j, pool: p, every: 1s, offset: 0s, stop: 2500ms, hold: 100ms, error_rate: 1, on_error: leak}]\n\
+                workload:\n  - burst: {at: 6s, count: 1}\nevents:\n  - {at: 3s, kill_connections: {count: 2}}\n";
+    let (r, _) = audited(yaml);
+    let l = &r.fleet.leaks;
+    assert_eq!((l.leaked_total, l.leaked_at_end, l.leaked_peak), (3, 1, 1));
+    assert_eq!((r.fleet.pools[0].peak_used, r.summary.pool_used_max), (2, 2));
+}
+
+#[test]
+fn the_worker_queue_peak_is_taken_from_the_warm_up_on() {
+    // One sync worker, five requests at 0 s holding 1 s each: four queue at
+    // the worker and one leaves the queue every second. At the 2.5 s
+    // warm-up two are still queued, and the queue only shrinks after.
+    let yaml = "name: t\nduration: 10s\nwarmup: 2500ms\nfleet: {worker_concurrency: 1}\npool: {max_size: 5}\n\
+                request: {hold: 1s}\nworkload:\n  - burst: {count: 5}\n";
+    let (r, _) = audited(yaml);
+    assert_eq!(r.fleet.workers.as_ref().unwrap().queue_max, 2);
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod common;
 mod compare;
+mod consistency;
 mod determinism;
 mod fleet;
 mod fuzz;
