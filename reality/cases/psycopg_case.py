@@ -1,0 +1,76 @@
+"""psycopg_pool's AsyncConnectionPool under a burst, as an asyncio API uses it.
+
+    python psycopg_case.py PLAN.json OUT.csv
+
+PLAN: {"conninfo": ..., "min_size": m, "max_size": M, "timeout": T,
+       "phases": [{"name": N, "count": K, "hold_s": H, "spacing_s": S, "pause_s": X}]}
+Each request: await pool.getconn() (the acquire), SELECT pg_sleep(H), await pool.putconn().
+The pool's connections are autocommit, so putconn has no rollback to do.
+
+OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error.
+"""
+
+import asyncio
+import json
+import sys
+
+import psycopg_pool
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
+from common import mono, write_csv  # noqa: E402
+
+ROWS = []
+
+
+async def request(pool, phase, rid, start_at, hold_s):
+    await asyncio.sleep(max(0.0, start_at - mono()))
+    t_call = mono()
+    t_acq = t_fail = t_rel = None
+    outcome, err = "ok", ""
+    try:
+        conn = await pool.getconn()
+    except psycopg_pool.PoolTimeout as e:
+        t_fail, outcome, err = mono(), "timed_out", str(e)
+    except Exception as e:
+        t_fail, outcome, err = mono(), "failed", f"{type(e).__name__}: {e}"
+    else:
+        t_acq = mono()
+        try:
+            await conn.execute(f"SELECT pg_sleep({hold_s:.6f})")
+        finally:
+            await pool.putconn(conn)
+            t_rel = mono()
+    f = lambda x: f"{x:.6f}" if x else ""  # noqa: E731
+    ROWS.append([phase, rid, "psycopg", f(t_call), f(t_acq), f(t_fail), f(t_rel), outcome, err.split("\n")[0]])
+
+
+async def main():
+    plan = json.load(open(sys.argv[1]))
+    pool = psycopg_pool.AsyncConnectionPool(
+        plan["conninfo"],
+        min_size=plan["min_size"],
+        max_size=plan["max_size"],
+        timeout=plan["timeout"],
+        kwargs={"autocommit": True},
+        open=False,
+    )
+    await pool.open(wait=plan["min_size"] > 0)
+    phases = {}
+    for ph in plan["phases"]:
+        t0 = mono() + 0.05
+        phases[ph["name"]] = t0
+        await asyncio.gather(
+            *(
+                request(pool, ph["name"], f"{ph['name']}-{i}", t0 + i * ph.get("spacing_s", 0.0), ph["hold_s"])
+                for i in range(ph["count"])
+            )
+        )
+        await asyncio.sleep(ph.get("pause_s", 1.0))
+    await pool.close()
+    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error"], ROWS)
+    with open(sys.argv[2] + ".phases.json", "w") as f:
+        json.dump(phases, f)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

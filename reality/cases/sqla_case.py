@@ -1,0 +1,96 @@
+"""SQLAlchemy QueuePool under threads, as a sync web worker with a thread pool uses it.
+
+    python sqla_case.py PLAN.json OUT.csv
+
+PLAN: {"dsn": ..., "app_name": ..., "pool_size": P, "max_overflow": O, "pool_timeout": T,
+       "phases": [{"name": N, "count": K, "hold_s": H, "spacing_s": S, "pause_s": X}]}
+Each request is a thread: it checks a connection out of the engine's QueuePool
+(engine.raw_connection(), what Session and engine.connect() do underneath), runs
+SELECT pg_sleep(H), and returns it (close(), which rolls back: QueuePool's
+reset_on_return). Thread i of a phase starts at t0 + i*S (S = 0: all at once,
+released together by an Event).
+
+OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error.
+"""
+
+import json
+import sys
+import threading
+import time
+
+import sqlalchemy
+from sqlalchemy import exc
+
+sys.path.insert(0, __file__.rsplit("/", 2)[0])
+from common import mono, write_csv  # noqa: E402
+
+ROWS = []
+LOCK = threading.Lock()
+
+
+def request(engine, phase, rid, start_at, go, hold_s):
+    go.wait()
+    delay = start_at - mono()
+    if delay > 0:
+        time.sleep(delay)
+    t_call = mono()
+    t_acq = t_fail = t_rel = None
+    outcome, err = "ok", ""
+    try:
+        conn = engine.raw_connection()
+    except exc.TimeoutError as e:
+        t_fail, outcome, err = mono(), "timed_out", str(e).split("\n")[0]
+    except Exception as e:
+        msg = str(e).split("\n")[0]
+        t_fail = mono()
+        outcome = "refused" if ("too many clients" in msg or "reserved" in msg) else "failed"
+        err = f"{type(e).__name__}: {msg}"
+    else:
+        t_acq = mono()
+        try:
+            cur = conn.cursor()
+            cur.execute(f"SELECT pg_sleep({hold_s:.6f})")
+            cur.close()
+        finally:
+            conn.close()  # back to the pool (rollback on return), or closed if overflow
+            t_rel = mono()
+    with LOCK:
+        ROWS.append([phase, rid, "sqla", t_call, t_acq or "", t_fail or "", t_rel or "", outcome, err])
+
+
+def main():
+    plan = json.load(open(sys.argv[1]))
+    engine = sqlalchemy.create_engine(
+        plan["dsn"],
+        pool_size=plan["pool_size"],
+        max_overflow=plan["max_overflow"],
+        pool_timeout=plan["pool_timeout"],
+        connect_args={"application_name": plan["app_name"]},
+    )
+    phases = {}
+    for ph in plan["phases"]:
+        go = threading.Event()
+        t0 = mono() + 0.05
+        threads = [
+            threading.Thread(
+                target=request,
+                args=(engine, ph["name"], f"{ph['name']}-{i}", t0 + i * ph.get("spacing_s", 0.0), go, ph["hold_s"]),
+            )
+            for i in range(ph["count"])
+        ]
+        for t in threads:
+            t.start()
+        phases[ph["name"]] = t0
+        go.set()
+        for t in threads:
+            t.join()
+        time.sleep(ph.get("pause_s", 1.0))
+    engine.dispose()
+    rows = [[r[0], r[1], r[2]] + [f"{x:.6f}" if isinstance(x, float) else x for x in r[3:]] for r in ROWS]
+    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error"], rows)
+    with open(sys.argv[2] + ".phases.json", "w") as f:
+        json.dump(phases, f)
+
+
+if __name__ == "__main__":
+    main()
