@@ -64,15 +64,15 @@ def pcts(values):
     }
 
 
-def inversions(rows):
+def inversions(rows, min_wait_ms=50.0):
     """Queue order: pairs (a, b) with a arriving before b but b acquiring first.
 
-    Only requests that waited count (those served at once are never in a
-    queue). Returns (inversions, pairs, kendall_tau) where tau = 1 means the
+    Only requests that waited more than min_wait_ms count (those served at
+    once, or after opening a connection, were never in a queue). Returns (inversions, pairs, kendall_tau) where tau = 1 means the
     acquire order is exactly the arrival order. O(n^2) is fine for a few
     hundred rows.
     """
-    w = [r for r in rows if r.get("acquired_s") not in (None, "") and float(r["wait_ms"]) > 1.0]
+    w = [r for r in rows if r.get("acquired_s") not in (None, "") and float(r["wait_ms"]) > min_wait_ms]
     w.sort(key=lambda r: (float(r["arrival_s"]), int(r["id"])))
     acq = [float(r["acquired_s"]) for r in w]
     n = len(acq)

@@ -59,12 +59,12 @@ def write(comps, errors, sim, out, quick, wall_s, install_s):
         sim_rows, sim_db, _ = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
         real_end = max(float(r["finished_s"]) for r in c.rows) + 0.5
         sim_end = max(float(r["finished_s"]) for r in sim_rows) + 0.5 if sim_rows else None
-        real_f = figures(c.rows, c.db, real_end)
-        sim_f = figures(sim_rows, sim_db, sim_end)
+        real_f = figures(c.rows, c.db, real_end, c.order_min_wait_ms)
+        sim_f = figures(sim_rows, sim_db, sim_end, c.order_min_wait_ms)
         spread = arrival_spread_ms(c.rows) if c.burst else 0.0
         overrides = {k: v for k, v in c.overrides.items()}
         skip = set(c.skip) | {k for k, v in overrides.items() if v is None}
-        verdict = judge(real_f, sim_f, spread, overrides, skip)
+        verdict = judge(real_f, sim_f, spread, overrides, skip, c.connect_slack_ms)
         outside = [v for v in verdict if v[4] == "OUT"]
         status = "known difference" if c.known else ("pass" if not outside else f"OUT ({len(outside)})")
         results.append({"c": c, "verdict": verdict, "status": status, "spread_ms": spread, "outside": outside})

@@ -6,7 +6,10 @@
 //        "connectionTimeoutMillis": T, "idleTimeoutMillis": I,
 //        "phases": [{"name": N, "count": K, "hold_s": H, "spacing_s": S, "pause_s": X}]}
 // Each request: pool.connect() (the acquire), SELECT pg_sleep(H), client.release().
-// Request i of a phase calls connect() at t0 + i*S.
+// Request i of a phase calls connect() at t0 + start_s + i*S. A phase with "hog": N
+// also runs a hog doing N connect/query/release cycles back to back from t0 (a loop
+// that re-acquires at once): does a waiter get the client the hog releases, or does
+// the hog take it back (barging)?
 //
 // OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error,
 // stamped with process.hrtime.bigint() (CLOCK_MONOTONIC, the clock of Python's time.monotonic()).
@@ -19,7 +22,7 @@ const mono = () => Number(process.hrtime.bigint()) / 1e9
 const sleep = (s) => new Promise((r) => setTimeout(r, Math.max(0, s * 1000)))
 
 async function request(pool, phase, rid, startAt, holdS, rows) {
-  await sleep(startAt - mono())
+  if (startAt > mono()) await sleep(startAt - mono()) // a hog's next cycle does not yield first
   const tCall = mono()
   let tAcq = ''
   let tFail = ''
@@ -67,7 +70,17 @@ async function probe(plan) {
     clients.push(c)
   }
   for (const c of clients) await c.end()
-  fs.writeFileSync(process.argv[3], JSON.stringify({ 'node-postgres': times }))
+  // Then P at once, as a lazy pool opens under a burst.
+  const parallel = {}
+  for (const p of [5, 20]) {
+    await sleep(0.3)
+    const t0 = mono()
+    const cs = Array.from({ length: p }, () => new Client(plan.conn))
+    const ts = await Promise.all(cs.map((c) => c.connect().then(() => mono() - t0)))
+    for (const c of cs) await c.end()
+    parallel[`node-postgres, ${p} at once`] = ts
+  }
+  fs.writeFileSync(process.argv[3], JSON.stringify({ 'node-postgres': times, parallel }))
 }
 
 async function main() {
@@ -87,8 +100,14 @@ async function main() {
     const t0 = mono() + 0.05
     phases[ph.name] = t0
     const reqs = []
+    const first = t0 + (ph.start_s || 0)
     for (let i = 0; i < ph.count; i++) {
-      reqs.push(request(pool, ph.name, `${ph.name}-${i}`, t0 + i * (ph.spacing_s || 0), ph.hold_s, rows))
+      reqs.push(request(pool, ph.name, `${ph.name}-${i}`, first + i * (ph.spacing_s || 0), ph.hold_s, rows))
+    }
+    if (ph.hog) {
+      reqs.push((async () => {
+        for (let k = 0; k < ph.hog; k++) await request(pool, ph.name, `${ph.name}-hog${k}`, t0, ph.hold_s, rows)
+      })())
     }
     await Promise.all(reqs)
     await sleep(ph.pause_s === undefined ? 1.0 : ph.pause_s)

@@ -5,6 +5,10 @@
 PLAN: {"conninfo": ..., "min_size": m, "max_size": M, "timeout": T,
        "phases": [{"name": N, "count": K, "hold_s": H, "spacing_s": S, "pause_s": X}]}
 Each request: await pool.getconn() (the acquire), SELECT pg_sleep(H), await pool.putconn().
+A phase with "hog": N also runs a hog: one task doing N acquire/query/release
+cycles back to back from t0 (a loop that re-acquires at once, like a batch job),
+while the K requests arrive from t0 + start_s, spacing_s apart: does a waiter
+get the connection the hog releases, or does the hog take it back (barging)?
 The pool's connections are autocommit, so putconn has no rollback to do.
 
 OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error.
@@ -23,7 +27,8 @@ ROWS = []
 
 
 async def request(pool, phase, rid, start_at, hold_s):
-    await asyncio.sleep(max(0.0, start_at - mono()))
+    if start_at > mono():  # a hog's next cycle does not yield to the loop first
+        await asyncio.sleep(start_at - mono())
     t_call = mono()
     t_acq = t_fail = t_rel = None
     outcome, err = "ok", ""
@@ -32,7 +37,9 @@ async def request(pool, phase, rid, start_at, hold_s):
     except psycopg_pool.PoolTimeout as e:
         t_fail, outcome, err = mono(), "timed_out", str(e)
     except Exception as e:
-        t_fail, outcome, err = mono(), "failed", f"{type(e).__name__}: {e}"
+        err = f"{type(e).__name__}: {e}"
+        refused = "too many clients" in err or "reserved" in err
+        t_fail, outcome = mono(), "refused" if refused else "failed"
     else:
         t_acq = mono()
         try:
@@ -42,6 +49,12 @@ async def request(pool, phase, rid, start_at, hold_s):
             t_rel = mono()
     f = lambda x: f"{x:.6f}" if x else ""  # noqa: E731
     ROWS.append([phase, rid, "psycopg", f(t_call), f(t_acq), f(t_fail), f(t_rel), outcome, err.split("\n")[0]])
+
+
+async def hog(pool, phase, n, t0, hold_s):
+    await asyncio.sleep(max(0.0, t0 - mono()))
+    for k in range(n):
+        await request(pool, phase, f"{phase}-hog{k}", 0.0, hold_s)
 
 
 async def main():
@@ -59,12 +72,14 @@ async def main():
     for ph in plan["phases"]:
         t0 = mono() + 0.05
         phases[ph["name"]] = t0
-        await asyncio.gather(
-            *(
-                request(pool, ph["name"], f"{ph['name']}-{i}", t0 + i * ph.get("spacing_s", 0.0), ph["hold_s"])
-                for i in range(ph["count"])
-            )
-        )
+        first = t0 + ph.get("start_s", 0.0)
+        tasks = [
+            request(pool, ph["name"], f"{ph['name']}-{i}", first + i * ph.get("spacing_s", 0.0), ph["hold_s"])
+            for i in range(ph["count"])
+        ]
+        if ph.get("hog"):
+            tasks.append(hog(pool, ph["name"], ph["hog"], t0, ph["hold_s"]))
+        await asyncio.gather(*tasks)
         await asyncio.sleep(ph.get("pause_s", 1.0))
     await pool.close()
     write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error"], ROWS)

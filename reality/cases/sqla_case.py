@@ -7,8 +7,11 @@ PLAN: {"dsn": ..., "app_name": ..., "pool_size": P, "max_overflow": O, "pool_tim
 Each request is a thread: it checks a connection out of the engine's QueuePool
 (engine.raw_connection(), what Session and engine.connect() do underneath), runs
 SELECT pg_sleep(H), and returns it (close(), which rolls back: QueuePool's
-reset_on_return). Thread i of a phase starts at t0 + i*S (S = 0: all at once,
-released together by an Event).
+reset_on_return). Thread i of a phase starts at t0 + start_s + i*S (S = 0: all
+at once, released together by an Event). A phase with "hog": N also runs a hog
+thread doing N checkout/query/return cycles back to back from t0 (a loop that
+re-acquires at once): does a waiter get the connection the hog returns, or does
+the hog take it back (barging)?
 
 OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error.
 """
@@ -58,6 +61,11 @@ def request(engine, phase, rid, start_at, go, hold_s):
         ROWS.append([phase, rid, "sqla", t_call, t_acq or "", t_fail or "", t_rel or "", outcome, err])
 
 
+def hog(engine, phase, n, start_at, go, hold_s):
+    for k in range(n):
+        request(engine, phase, f"{phase}-hog{k}", start_at, go, hold_s)
+
+
 def main():
     plan = json.load(open(sys.argv[1]))
     engine = sqlalchemy.create_engine(
@@ -71,13 +79,16 @@ def main():
     for ph in plan["phases"]:
         go = threading.Event()
         t0 = mono() + 0.05
+        first = t0 + ph.get("start_s", 0.0)
         threads = [
             threading.Thread(
                 target=request,
-                args=(engine, ph["name"], f"{ph['name']}-{i}", t0 + i * ph.get("spacing_s", 0.0), go, ph["hold_s"]),
+                args=(engine, ph["name"], f"{ph['name']}-{i}", first + i * ph.get("spacing_s", 0.0), go, ph["hold_s"]),
             )
             for i in range(ph["count"])
         ]
+        if ph.get("hog"):
+            threads.append(threading.Thread(target=hog, args=(engine, ph["name"], ph["hog"], t0, go, ph["hold_s"])))
         for t in threads:
             t.start()
         phases[ph["name"]] = t0
