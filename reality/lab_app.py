@@ -11,6 +11,8 @@ Settings (environment, named as in the lab's docker-compose.yml):
                              pool (used by the max_connections case).
   POOL_ACQUIRE_TIMEOUT=10.0  seconds, pool.acquire(timeout=...): asyncio.TimeoutError -> 503
   WORK_TIME_MS=1000          the connection is held for SELECT pg_sleep(work)
+  POOL_RESET=default         `none` passes asyncpg a no-op `reset` callback: release() then sends no
+                             reset query (the pgbouncer case compares both)
   PORT, DSN, LOG             where to listen, the database, the per-request log (CSV)
 
 Endpoints: GET /api/query, GET /pool/stats, GET|POST /admin/config, GET /health.
@@ -134,8 +136,16 @@ async def lag_monitor(app):
 async def on_startup(app):
     app["lag"] = []
     app["lag_task"] = asyncio.create_task(lag_monitor(app))
+    extra = {}
+    if os.environ.get("POOL_RESET") == "none":
+        # Replaces the default reset query (SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+        # RESET ALL) that Pool.release() sends through Connection.reset().
+        async def no_reset(conn):
+            return None
+
+        extra["reset"] = no_reset
     app["pool"] = await asyncpg.create_pool(
-        os.environ["DSN"], min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE
+        os.environ["DSN"], min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, **extra
     )
     app["log"] = open(os.environ["LOG"], "w", buffering=1)
     app["log"].write("rid,t_arrival,t_acquired,t_failed,t_query_done,t_released,t_done,status,work_s,error\n")
