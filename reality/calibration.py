@@ -59,6 +59,17 @@ def compute(comps, out):
                 r["hold_ms"] - r["work_ms"] for r in c.rows if r["outcome"] == "ok" and r.get("hold_ms") is not None
             )
     cal["hold_overshoot_ms_by_library"] = {k: dist(v) for k, v in libs.items()}
+    # Cycle overshoot: in a saturated pool of 1 (the *-order cases), the time between consecutive
+    # acquires minus the work: hold overshoot plus the hand-off to the next waiter. This is what a
+    # poolsim `hold` must add to the work for chains of hand-offs to line up.
+    cyc = {}
+    for c in comps:
+        if c.name.endswith("-order"):
+            acq = sorted(float(r["acquired_s"]) for r in c.rows if r.get("acquired_s") is not None
+                         and float(r["wait_ms"]) > 50.0)
+            work = c.rows[0].get("work_ms") or 0.0
+            cyc[c.name.rsplit("-", 1)[0]] = dist([(b - a) * 1000.0 - work for a, b in zip(acq, acq[1:])])
+    cal["cycle_overshoot_ms_by_library"] = cyc
     path = os.path.join(out, "connect_times.json")
     if os.path.exists(path):
         ct = json.load(open(path))
@@ -99,6 +110,10 @@ def markdown(cal):
         if d:
             L.append(f"| hold_overshoot_ms ({lib}) | acquire -> release returned, minus w | {d['n']} | {f(d['p50'])} "
                      f"| {f(d['p99'])} | {f(d['max'])} | `hold: w + median` |")
+    for lib, d in (cal.get("cycle_overshoot_ms_by_library") or {}).items():
+        if d:
+            L.append(f"| cycle_overshoot_ms ({lib}) | pool of 1 saturated ({lib}-order): consecutive acquires minus w "
+                     f"| {d['n']} | {f(d['p50'])} | {f(d['p99'])} | {f(d['max'])} | `hold: w + median` for chains of hand-offs |")
     for lib, d in (cal.get("connect_ms") or {}).items():
         L.append(f"| connect_ms ({lib}) | 29 opens one after another, 127.0.0.1 (first open apart: {f(d['first'])} ms) "
                  f"| {d['n']} | {f(d['p50'])} | {f(d['p99'])} | {f(d['max'])} "

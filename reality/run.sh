@@ -9,7 +9,8 @@
 #
 # What it does, in order:
 #   1. installs what it needs, once: Debian's postgresql and pgbouncer (apt-get,
-#      with services kept from starting), a venv in reality/.venv (pinned
+#      with services kept from starting) and, when a JDK is present, HikariCP and
+#      PostgreSQL's JDBC driver (libhikaricp-java, libpostgresql-jdbc-java), a venv in reality/.venv (pinned
 #      reality/requirements.txt), node-postgres in reality/node/node_modules
 #      (npm ci from the committed lockfile), and `cargo build --release --locked`;
 #   2. creates a throwaway PostgreSQL cluster (initdb into a temp dir, unix
@@ -76,6 +77,12 @@ t_install=$(date +%s.%N)
 need_apt=()
 ls -d /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v pgbouncer >/dev/null 2>&1 || need_apt+=(pgbouncer)
+# HikariCP (optional case, needs the JDK that this machine has): Debian's jars, no Maven.
+if command -v javac >/dev/null 2>&1; then
+  [[ -f /usr/share/java/HikariCP.jar ]] || need_apt+=(libhikaricp-java)
+  [[ -f /usr/share/java/postgresql.jar ]] || need_apt+=(libpostgresql-jdbc-java)
+  [[ -f /usr/share/java/slf4j-nop.jar ]] || need_apt+=(libslf4j-java)
+fi
 if (( ${#need_apt[@]} )); then
   if [[ $(id -u) != 0 ]]; then echo "reality: need root to apt-get install ${need_apt[*]}" >&2; exit 2; fi
   log "apt-get install ${need_apt[*]} (services kept from starting)"

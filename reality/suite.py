@@ -400,6 +400,11 @@ LIB_TITLES["asyncpg-barge-notimeout"] = LIB_TITLES["asyncpg-barge"].replace("of 
 # asyncpg is not one of them in practice: its release() runs in a shielded task, so the woken waiter
 # runs before the releasing task can ask again (asyncpg-barge, asyncpg-barge-notimeout).
 BARGING = {
+    "hikari": ("poolsim's queue is strictly first come, first served. HikariCP hands a returned connection to the "
+               "oldest waiting thread through a fair SynchronousQueue, but the waiter still has to flip the "
+               "connection's state (ConcurrentBag.borrow, compareAndSet after poll); a thread that asks again at "
+               "once finds it in the shared list first and takes it, and the robbed waiter polls again at the back "
+               "of the queue"),
     "sqla": ("poolsim's queue is strictly first come, first served. SQLAlchemy's QueuePool returns the connection to "
              "its queue and notifies one waiting thread (threading.Condition), but a thread that checks out again "
              "before the woken one runs takes the connection, and the woken thread waits again at the back "
@@ -608,6 +613,71 @@ pidfile = {TMP}/pgbouncer.pid
 
 
 
+HIKARI_CP = ":".join(f"/usr/share/java/{j}" for j in ("HikariCP.jar", "postgresql.jar", "slf4j-api.jar", "slf4j-nop.jar"))
+
+
+def run_hikari(quick):
+    """HikariCP 2.7.9 (Debian) through PostgreSQL's JDBC driver: burst, order, barging; and a refused open."""
+    d = os.path.join(OUT, "_runs", "hikari")
+    os.makedirs(d, exist_ok=True)
+    classes = os.path.join(OUT, "_java")
+    os.makedirs(classes, exist_ok=True)
+    subprocess.run(["javac", "-nowarn", "-cp", HIKARI_CP, "-d", classes, os.path.join(HERE, "cases", "HikariCase.java")],
+                   check=True)
+    cp = f"{HIKARI_CP}:{classes}"
+    url = f"jdbc:postgresql://127.0.0.1:{PORT}/labdb"
+
+    def java(name, out, size, min_idle, timeout_ms, phases):
+        PROCS.run(name, ["java", "-cp", cp, "HikariCase", out, url, str(size), str(min_idle), str(timeout_ms),
+                         f"rs-{name}", *phases], d)
+        return read_csv(out), json.load(open(out + ".phases.json"))
+
+    comps = []
+    pg_start(100)
+    smp = Sampler(d)
+    raw, starts = [], {}
+    # name,count,hold_s,spacing_s,hog,start_s
+    for name, size, min_idle, timeout_ms, phases in (
+        ("hikari0", 5, 5, 3000, ["hikari-burst,20,1.2,0,0,0"]),
+        ("hikari1", 1, 1, 10000, ["hikari-order,20,0.1,0.01,0,0", "hikari-barge,5,0.05,0.002,10,0.01"]),
+    ):
+        r, s = java(name, os.path.join(d, f"{name}.csv"), size, min_idle, timeout_ms, phases)
+        raw += r
+        starts.update(s)
+    samples = smp.stop()
+    holds = {"hikari-burst": 1.2, "hikari-order": 0.1, "hikari-barge": 0.05}
+    titles = {
+        "hikari-burst": "HikariCP maximumPoolSize 5 (minimumIdle 5), connectionTimeout 3000: 20 threads x 1.2 s",
+        "hikari-order": "HikariCP of 1: 20 threads 10 ms apart, 100 ms each: waiter order",
+        "hikari-barge": ("HikariCP of 1: a thread re-acquiring 10 x 50 ms, 5 threads arriving at 10 ms: "
+                         "who gets the released connection"),
+    }
+    for name, t0 in starts.items():
+        rows = lib_rows(raw, name, t0, holds[name])
+        lo, hi = phase_bounds(rows)
+        comps.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
+                                burst=name.endswith("-burst"),
+                                order_min_wait_ms=-1.0 if name.endswith("-barge") else 50.0,
+                                known=BARGING["hikari"] if name.endswith("-barge") else None))
+    # A refused open: the database has 16 slots for the app; minimumIdle 0 so opens happen under the burst.
+    pg_start(20)
+    smp = Sampler(d)
+    raw, starts = java("hikari2", os.path.join(d, "hikari2.csv"), 20, 0, 3000, ["hikari-refused,24,1.0,0,0,0"])
+    samples = smp.stop()
+    t0 = starts["hikari-refused"]
+    rows = lib_rows(raw, "hikari-refused", t0, 1.0)
+    lo, hi = phase_bounds(rows)
+    comps.append(Comparison(
+        "hikari-refused", "HikariCP maximumPoolSize 20 (minimumIdle 0) on a database with 16 free slots: 24 x 1 s",
+        rows, db_series(samples, t0, -0.3, hi + 0.6), connect_slack_ms=CONNECT_SLACK_MS,
+        known=("poolsim opens connections for waiting requests all at once; HikariCP opens them one at a time "
+               "on its single 'connection adder' thread (HikariPool.addConnectionExecutor, a ThreadPoolExecutor "
+               "of 1), and after a refused open that thread sleeps 250 ms, then 1.5x longer each time, before "
+               "it tries again")))
+    pg_start(100)
+    return comps
+
+
 def run_calibrate(quick):
     """Connection open times per library (no comparison: calibration only)."""
     d = os.path.join(OUT, "_runs", "calibrate")
@@ -635,6 +705,7 @@ RUNS = [
     ("sqla", lambda q: run_lib("sqla", q), True, "SQLAlchemy QueuePool with overflow, threads: burst, waiter order, barging"),
     ("node", lambda q: run_lib("node", q), True, "node-postgres pg.Pool: burst, waiter order, barging"),
     ("psycopg", lambda q: run_lib("psycopg", q), False, "psycopg_pool (async): burst, waiter order, barging"),
+    ("hikari", run_hikari, False, "HikariCP (Debian's libhikaricp-java) with threads: burst, order, barging, refused opens"),
     ("limits", run_limits, True, "max_connections 20: refused opens (node-postgres, psycopg_pool, 3 asyncpg apps)"),
     ("pgbouncer", run_pgbouncer, False, "pgbouncer transaction pooling between two apps and PostgreSQL"),
 ]
@@ -658,6 +729,9 @@ def main():
             if chosen and name not in chosen:
                 continue
             if not chosen and quick and not in_quick:
+                continue
+            if name == "hikari" and not (shutil.which("javac") and os.path.exists("/usr/share/java/HikariCP.jar")):
+                print("[reality] run hikari skipped: no javac or no /usr/share/java/HikariCP.jar", file=sys.stderr)
                 continue
             t = mono()
             print(f"[reality] run {name} ...", file=sys.stderr, flush=True)
