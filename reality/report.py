@@ -12,6 +12,7 @@ import re
 import subprocess
 
 import calibration
+import facts
 from common import fmt
 from compare import arrival_spread_ms, figures, judge, run_sim
 
@@ -53,7 +54,7 @@ def versions():
     return out
 
 
-def write(comps, errors, sim, out, quick, wall_s, install_s):
+def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     results = []
     for c in comps:
         sim_rows, sim_db, _ = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
@@ -113,6 +114,7 @@ def write(comps, errors, sim, out, quick, wall_s, install_s):
             t = "-" if tol is None else cell(float(tol), fig)
             lines.append(f"| {fig} | {cell(rv, fig)} | {cell(sv, fig)} | {diff} | {t} | {st} |")
         lines.append("")
+    lines += facts.table(comps, facts_rows or {})
     lines += calibration.markdown(cal)
     known = [r for r in results if r["c"].known]
     failing = [r for r in results if not r["c"].known and r["outside"]]

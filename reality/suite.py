@@ -82,6 +82,8 @@ class Procs:
 
 
 PROCS = Procs()
+# Rows of experiments that confirm a library fact but have no poolsim counterpart (idle reuse order).
+FACTS = {}
 
 
 def free_port():
@@ -233,6 +235,7 @@ def lib_rows(raw, phase, t0, hold_s=None):
                 "app_arrival_s": call, "released_s": rel,
                 "hold_ms": (rel - acq) * 1000 if rel is not None and acq is not None else None,
                 "work_ms": hold_s * 1000 if hold_s else None, "proc": r["proc"], "error": r["error"],
+                "pid": r.get("pid", ""),
             }
         )
     return number(rows)
@@ -337,9 +340,13 @@ def run_lib(kind, quick):
     barge = {"name": f"{kind}-barge", "count": 5, "hog": 10, "hold_s": 0.05, "start_s": 0.01, "spacing_s": 0.002,
              "pause_s": 0.5}
     one = [order] if quick else [order, barge]
+    # Pool of 5, warm: 3 at once, then 6 one after another, each noting its backend pid: LIFO or FIFO reuse?
+    reuse = {"name": f"{kind}-reuse", "count": 3, "hold_s": 0.05, "spacing_s": 0.0, "then_sequential": 6,
+             "pause_s": 0.5}
+    five = [burst] if quick else [burst, reuse]
     plans = []
     if kind == "asyncpg":
-        plans.append(({"dsn": dsn("rs-asyncpg"), "min_size": 5, "max_size": 5, "timeout": 3, "phases": [burst]}))
+        plans.append(({"dsn": dsn("rs-asyncpg"), "min_size": 5, "max_size": 5, "timeout": 3, "phases": five}))
         plans.append(({"dsn": dsn("rs-asyncpg-1"), "min_size": 1, "max_size": 1, "timeout": 10, "phases": one}))
         if not quick:
             # The same hog with acquire() and no timeout: on Python 3.11 asyncio.wait_for (used for a timeout)
@@ -350,19 +357,19 @@ def run_lib(kind, quick):
     elif kind == "sqla":
         base = {"dsn": f"postgresql+psycopg://app@127.0.0.1:{PORT}/labdb"}
         plans.append({**base, "app_name": "rs-sqla", "pool_size": 5, "max_overflow": 5, "pool_timeout": 3,
-                      "phases": [{**burst, "count": 40}]})
+                      "phases": [{**burst, "count": 40}] + five[1:]})
         plans.append({**base, "app_name": "rs-sqla-1", "pool_size": 1, "max_overflow": 0, "pool_timeout": 10,
                       "phases": one})
         cmd = lambda plan, out: [PY, os.path.join(HERE, "cases", "sqla_case.py"), plan, out]  # noqa: E731
     elif kind == "node":
         conn = {"host": "127.0.0.1", "port": int(PORT), "user": "app", "database": "labdb"}
         plans.append({"conn": {**conn, "application_name": "rs-node"}, "max": 5, "connectionTimeoutMillis": 3000,
-                      "idleTimeoutMillis": 10000, "phases": [burst]})
+                      "idleTimeoutMillis": 10000, "phases": five})
         plans.append({"conn": {**conn, "application_name": "rs-node-1"}, "max": 1, "connectionTimeoutMillis": 10000,
                       "idleTimeoutMillis": 10000, "phases": one})
         cmd = lambda plan, out: ["node", os.path.join(HERE, "cases", "pg_case.js"), plan, out]  # noqa: E731
     elif kind == "psycopg":
-        plans.append({"conninfo": dsn("rs-psycopg"), "min_size": 5, "max_size": 5, "timeout": 3, "phases": [burst]})
+        plans.append({"conninfo": dsn("rs-psycopg"), "min_size": 5, "max_size": 5, "timeout": 3, "phases": five})
         plans.append({"conninfo": dsn("rs-psycopg-1"), "min_size": 1, "max_size": 1, "timeout": 10, "phases": one})
         cmd = lambda plan, out: [PY, os.path.join(HERE, "cases", "psycopg_case.py"), plan, out]  # noqa: E731
     raw, starts, holds = [], {}, {}
@@ -378,6 +385,9 @@ def run_lib(kind, quick):
     comps = []
     for name, t0 in starts.items():
         rows = lib_rows(raw, name, t0, holds[name])
+        if name.endswith("-reuse"):
+            FACTS[name] = rows  # observed, not compared: poolsim does not say which connection is reused
+            continue
         lo, hi = phase_bounds(rows)
         comps.append(lib_comparison(name, rows, db_series(samples, t0, -0.3, hi + 0.6)))
     return comps
@@ -455,6 +465,14 @@ def run_limits(quick):
         json.dump(plan, open(pf, "w"))
         PROCS.run("psycopg-refused", [PY, os.path.join(HERE, "cases", "psycopg_case.py"), pf, out], d)
         raws.append(("psycopg-refused", read_csv(out), json.load(open(out + ".phases.json"))["psycopg-refused"], 1.0))
+        # SQLAlchemy: pool_size 20, no overflow, the same 24 threads.
+        plan = {"dsn": f"postgresql+psycopg://app@127.0.0.1:{PORT}/labdb", "app_name": "rs-sqla-refused",
+                "pool_size": 20, "max_overflow": 0, "pool_timeout": 3,
+                "phases": [{"name": "sqla-refused", "count": 24, "hold_s": 1.0, "pause_s": 1.5}]}
+        pf, out = os.path.join(d, "sqla.json"), os.path.join(d, "sqla.csv")
+        json.dump(plan, open(pf, "w"))
+        PROCS.run("sqla-refused", [PY, os.path.join(HERE, "cases", "sqla_case.py"), pf, out], d)
+        raws.append(("sqla-refused", read_csv(out), json.load(open(out + ".phases.json"))["sqla-refused"], 1.0))
     for name, raw, t0, hold in raws:
         rows = lib_rows(raw, name, t0, hold)
         lo, hi = phase_bounds(rows)
@@ -485,10 +503,16 @@ def run_limits(quick):
     titles = {
         "node-refused": "node-postgres max 20 on a database with 16 free slots: 24 x 1 s",
         "psycopg-refused": "psycopg_pool max 20 on a database with 16 free slots: 24 x 1 s",
+        "sqla-refused": "SQLAlchemy QueuePool 20 (no overflow) on a database with 16 free slots: 24 threads x 1 s",
     }
     known = {"psycopg-refused": ("poolsim opens connections for waiting requests all at once; psycopg_pool grows "
                                  "one connection at a time (AsyncConnectionPool._maybe_grow_pool, one AddConnection "
-                                 "task while _growing), so its 16th connection comes ~16 opens later")}
+                                 "task while _growing), so its 16th connection comes ~16 opens later"),
+             "sqla-refused": ("poolsim's on_refused: fail also opens connections for requests already waiting when a "
+                              "refusal frees a slot in the pool, and they are refused too (8 failures, as node-postgres "
+                              "does). SQLAlchemy's waiters never open: a checkout opens only while the pool may still grow "
+                              "(QueuePool._do_get); the threads already waiting in its queue keep waiting for a returned "
+                              "connection (4 failures, then the 4 waiters served at ~1 s)")}
     for name, rows, t0, hi in comps:
         result.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
                                  known=known.get(name), connect_slack_ms=CONNECT_SLACK_MS))
@@ -638,14 +662,14 @@ def run_hikari(quick):
     raw, starts = [], {}
     # name,count,hold_s,spacing_s,hog,start_s
     for name, size, min_idle, timeout_ms, phases in (
-        ("hikari0", 5, 5, 3000, ["hikari-burst,20,1.2,0,0,0"]),
+        ("hikari0", 5, 5, 3000, ["hikari-burst,20,1.2,0,0,0"] + ([] if quick else ["hikari-reuse,3,0.05,0,0,0,6"])),
         ("hikari1", 1, 1, 10000, ["hikari-order,20,0.1,0.01,0,0", "hikari-barge,5,0.05,0.002,10,0.01"]),
     ):
         r, s = java(name, os.path.join(d, f"{name}.csv"), size, min_idle, timeout_ms, phases)
         raw += r
         starts.update(s)
     samples = smp.stop()
-    holds = {"hikari-burst": 1.2, "hikari-order": 0.1, "hikari-barge": 0.05}
+    holds = {"hikari-burst": 1.2, "hikari-order": 0.1, "hikari-barge": 0.05, "hikari-reuse": 0.05}
     titles = {
         "hikari-burst": "HikariCP maximumPoolSize 5 (minimumIdle 5), connectionTimeout 3000: 20 threads x 1.2 s",
         "hikari-order": "HikariCP of 1: 20 threads 10 ms apart, 100 ms each: waiter order",
@@ -654,6 +678,9 @@ def run_hikari(quick):
     }
     for name, t0 in starts.items():
         rows = lib_rows(raw, name, t0, holds[name])
+        if name.endswith("-reuse"):
+            FACTS[name] = rows
+            continue
         lo, hi = phase_bounds(rows)
         comps.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
                                 burst=name.endswith("-burst"),
@@ -748,12 +775,12 @@ def main():
         cdir = os.path.join(OUT, c.name)
         os.makedirs(cdir, exist_ok=True)
         cols = ["id", "source", "arrival_s", "acquired_s", "finished_s", "wait_ms", "latency_ms", "outcome",
-                "app_arrival_s", "released_s", "hold_ms", "query_ms", "work_ms", "overhead_ms", "proc", "error"]
+                "app_arrival_s", "released_s", "hold_ms", "query_ms", "work_ms", "overhead_ms", "proc", "error", "pid"]
         fmt = lambda v: "" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)  # noqa: E731
         write_csv(os.path.join(cdir, "real.csv"), cols, [[fmt(r.get(k)) for k in cols] for r in c.rows])
         write_csv(os.path.join(cdir, "db.csv"), ["t_s", "connections_open"], [[f"{t:.3f}", n] for t, n in c.db])
     wall = mono() - t_start
-    return report.write(comps, errors, SIM, OUT, quick, wall, float(ENV.get("REALITY_INSTALL_S", "0") or 0))
+    return report.write(comps, errors, SIM, OUT, quick, wall, float(ENV.get("REALITY_INSTALL_S", "0") or 0), FACTS)
 
 
 if __name__ == "__main__":

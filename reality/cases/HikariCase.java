@@ -3,10 +3,11 @@
 //   java -cp HikariCP.jar:postgresql.jar:slf4j-api.jar:slf4j-nop.jar:. HikariCase OUT.csv JDBC_URL \
 //        MAX_POOL_SIZE MINIMUM_IDLE CONNECTION_TIMEOUT_MS APP_NAME PHASE...
 //
-// PHASE is name,count,hold_s,spacing_s,hog,start_s: `count` threads; thread i calls
+// PHASE is name,count,hold_s,spacing_s,hog,start_s[,then_sequential]: `count` threads; thread i calls
 // getConnection() at t0 + start_s + i*spacing_s, runs SELECT pg_sleep(hold_s), closes the
 // connection (back to the pool). With hog > 0 a hog thread also does `hog` cycles back to back
-// from t0 (a loop that re-acquires at once).
+// from t0 (a loop that re-acquires at once). Each request notes its backend's pid; then_sequential
+// requests one after another end the phase (which idle connection comes next: LIFO or FIFO?).
 //
 // OUT.csv: phase, rid, proc, t_call, t_acquired, t_failed, t_released, outcome, error, stamped with
 // System.nanoTime() (CLOCK_MONOTONIC on Linux, the clock of Python's time.monotonic()).
@@ -47,7 +48,7 @@ public class HikariCase {
             return;
         }
         double tCall = mono(), tAcq = Double.NaN, tFail = Double.NaN, tRel = Double.NaN;
-        String outcome = "ok", err = "";
+        String outcome = "ok", err = "", pid = "";
         Connection c = null;
         try {
             c = ds.getConnection();
@@ -63,7 +64,11 @@ public class HikariCase {
         }
         if (c != null) {
             try (Statement s = c.createStatement()) {
-                s.execute(String.format(Locale.ROOT, "SELECT pg_sleep(%.6f)", holdS));
+                try (java.sql.ResultSet rs = s.executeQuery(
+                        String.format(Locale.ROOT, "SELECT pg_backend_pid() FROM pg_sleep(%.6f)", holdS))) {
+                    rs.next();
+                    pid = String.valueOf(rs.getInt(1));
+                }
             } catch (Exception e) {
                 outcome = "failed";
                 err = String.valueOf(e.getMessage());
@@ -77,7 +82,7 @@ public class HikariCase {
             }
         }
         String e = "\"" + err.replace("\"", "'").replace("\n", " ") + "\"";
-        ROWS.add(String.join(",", phase, rid, "hikari", f(tCall), f(tAcq), f(tFail), f(tRel), outcome, e));
+        ROWS.add(String.join(",", phase, rid, "hikari", f(tCall), f(tAcq), f(tFail), f(tRel), outcome, e, pid));
     }
 
     public static void main(String[] a) throws Exception {
@@ -122,6 +127,11 @@ public class HikariCase {
                 }
                 for (Thread t : threads) t.start();
                 for (Thread t : threads) t.join();
+                // Idle reuse order: then N requests one after another, each noting its backend's pid.
+                int seq = ph.length > 6 ? Integer.parseInt(ph[6]) : 0;
+                for (int k = 0; k < seq; k++) {
+                    request(ds, name, name + "-seq" + k, 0, hold);
+                }
                 if (phases.length() > 1) phases.append(",");
                 phases.append(String.format(Locale.ROOT, "\"%s\": %.6f", name, t0));
                 Thread.sleep(1000);
@@ -129,7 +139,7 @@ public class HikariCase {
         }
         phases.append("}");
         try (PrintWriter w = new PrintWriter(new FileWriter(out))) {
-            w.println("phase,rid,proc,t_call,t_acquired,t_failed,t_released,outcome,error");
+            w.println("phase,rid,proc,t_call,t_acquired,t_failed,t_released,outcome,error,pid");
             for (String r : ROWS) w.println(r);
         }
         try (PrintWriter w = new PrintWriter(new FileWriter(out + ".phases.json"))) {

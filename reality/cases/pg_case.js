@@ -29,6 +29,7 @@ async function request(pool, phase, rid, startAt, holdS, rows) {
   let tRel = ''
   let outcome = 'ok'
   let err = ''
+  let pid = ''
   let client
   try {
     client = await pool.connect()
@@ -43,7 +44,8 @@ async function request(pool, phase, rid, startAt, holdS, rows) {
   }
   if (client) {
     try {
-      await client.query(`SELECT pg_sleep(${holdS.toFixed(6)})`)
+      const res = await client.query(`SELECT pg_backend_pid() FROM pg_sleep(${holdS.toFixed(6)})`)
+      pid = res.rows[0].pg_backend_pid
     } catch (e) {
       outcome = 'failed'
       err = String(e.message)
@@ -53,7 +55,7 @@ async function request(pool, phase, rid, startAt, holdS, rows) {
     }
   }
   const f = (x) => (x === '' ? '' : x.toFixed(6))
-  rows.push([phase, rid, 'node', f(tCall), f(tAcq), f(tFail), f(tRel), outcome, JSON.stringify(err)])
+  rows.push([phase, rid, 'node', f(tCall), f(tAcq), f(tFail), f(tRel), outcome, JSON.stringify(err), pid])
 }
 
 // Connect-time probe: {"probe_connects": N, "conn": {...}} opens N clients one after
@@ -110,10 +112,14 @@ async function main() {
       })())
     }
     await Promise.all(reqs)
+    // Idle reuse order: then N requests one after another, each noting its backend's pid.
+    for (let k = 0; k < (ph.then_sequential || 0); k++) {
+      await request(pool, ph.name, `${ph.name}-seq${k}`, 0, ph.hold_s, rows)
+    }
     await sleep(ph.pause_s === undefined ? 1.0 : ph.pause_s)
   }
   await pool.end()
-  const header = 'phase,rid,proc,t_call,t_acquired,t_failed,t_released,outcome,error\n'
+  const header = 'phase,rid,proc,t_call,t_acquired,t_failed,t_released,outcome,error,pid\n'
   fs.writeFileSync(process.argv[3], header + rows.map((r) => r.join(',')).join('\n') + '\n')
   fs.writeFileSync(process.argv[3] + '.phases.json', JSON.stringify(phases))
 }

@@ -5,7 +5,9 @@
 PLAN: {"conninfo": ..., "min_size": m, "max_size": M, "timeout": T,
        "phases": [{"name": N, "count": K, "hold_s": H, "spacing_s": S, "pause_s": X}]}
 Each request: await pool.getconn() (the acquire), SELECT pg_sleep(H), await pool.putconn().
-A phase with "hog": N also runs a hog: one task doing N acquire/query/release
+Each request notes its connection's backend pid (SELECT pg_backend_pid() FROM pg_sleep(H));
+a phase with "then_sequential": N ends with N requests one after another: which
+idle connection does the pool hand out next (LIFO or FIFO)? A phase with "hog": N also runs a hog: one task doing N acquire/query/release
 cycles back to back from t0 (a loop that re-acquires at once, like a batch job),
 while the K requests arrive from t0 + start_s, spacing_s apart: does a waiter
 get the connection the hog releases, or does the hog take it back (barging)?
@@ -31,7 +33,7 @@ async def request(pool, phase, rid, start_at, hold_s):
         await asyncio.sleep(start_at - mono())
     t_call = mono()
     t_acq = t_fail = t_rel = None
-    outcome, err = "ok", ""
+    outcome, err, pid = "ok", "", ""
     try:
         conn = await pool.getconn()
     except psycopg_pool.PoolTimeout as e:
@@ -43,12 +45,13 @@ async def request(pool, phase, rid, start_at, hold_s):
     else:
         t_acq = mono()
         try:
-            await conn.execute(f"SELECT pg_sleep({hold_s:.6f})")
+            cur = await conn.execute(f"SELECT pg_backend_pid() FROM pg_sleep({hold_s:.6f})")
+            pid = (await cur.fetchone())[0]
         finally:
             await pool.putconn(conn)
             t_rel = mono()
     f = lambda x: f"{x:.6f}" if x else ""  # noqa: E731
-    ROWS.append([phase, rid, "psycopg", f(t_call), f(t_acq), f(t_fail), f(t_rel), outcome, err.split("\n")[0]])
+    ROWS.append([phase, rid, "psycopg", f(t_call), f(t_acq), f(t_fail), f(t_rel), outcome, err.split("\n")[0], pid])
 
 
 async def hog(pool, phase, n, t0, hold_s):
@@ -80,9 +83,12 @@ async def main():
         if ph.get("hog"):
             tasks.append(hog(pool, ph["name"], ph["hog"], t0, ph["hold_s"]))
         await asyncio.gather(*tasks)
+        # Idle reuse order: then N requests one after another, each noting its backend's pid.
+        for k in range(ph.get("then_sequential", 0)):
+            await request(pool, ph["name"], f"{ph['name']}-seq{k}", 0.0, ph["hold_s"])
         await asyncio.sleep(ph.get("pause_s", 1.0))
     await pool.close()
-    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error"], ROWS)
+    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error", "pid"], ROWS)
     with open(sys.argv[2] + ".phases.json", "w") as f:
         json.dump(phases, f)
 

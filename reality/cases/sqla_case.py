@@ -7,7 +7,7 @@ PLAN: {"dsn": ..., "app_name": ..., "pool_size": P, "max_overflow": O, "pool_tim
 Each request is a thread: it checks a connection out of the engine's QueuePool
 (engine.raw_connection(), what Session and engine.connect() do underneath), runs
 SELECT pg_sleep(H), and returns it (close(), which rolls back: QueuePool's
-reset_on_return). Thread i of a phase starts at t0 + start_s + i*S (S = 0: all
+reset_on_return); it notes its backend's pid. Thread i of a phase starts at t0 + start_s + i*S (S = 0: all
 at once, released together by an Event). A phase with "hog": N also runs a hog
 thread doing N checkout/query/return cycles back to back from t0 (a loop that
 re-acquires at once): does a waiter get the connection the hog returns, or does
@@ -38,7 +38,7 @@ def request(engine, phase, rid, start_at, go, hold_s):
         time.sleep(delay)
     t_call = mono()
     t_acq = t_fail = t_rel = None
-    outcome, err = "ok", ""
+    outcome, err, pid = "ok", "", ""
     try:
         conn = engine.raw_connection()
     except exc.TimeoutError as e:
@@ -52,13 +52,14 @@ def request(engine, phase, rid, start_at, go, hold_s):
         t_acq = mono()
         try:
             cur = conn.cursor()
-            cur.execute(f"SELECT pg_sleep({hold_s:.6f})")
+            cur.execute(f"SELECT pg_backend_pid() FROM pg_sleep({hold_s:.6f})")
+            pid = cur.fetchone()[0]
             cur.close()
         finally:
             conn.close()  # back to the pool (rollback on return), or closed if overflow
             t_rel = mono()
     with LOCK:
-        ROWS.append([phase, rid, "sqla", t_call, t_acq or "", t_fail or "", t_rel or "", outcome, err])
+        ROWS.append([phase, rid, "sqla", t_call, t_acq or "", t_fail or "", t_rel or "", outcome, err, pid])
 
 
 def hog(engine, phase, n, start_at, go, hold_s):
@@ -95,10 +96,15 @@ def main():
         go.set()
         for t in threads:
             t.join()
+        # Idle reuse order: then N checkouts one after another, each noting its backend's pid.
+        done = threading.Event()
+        done.set()
+        for k in range(ph.get("then_sequential", 0)):
+            request(engine, ph["name"], f"{ph['name']}-seq{k}", 0.0, done, ph["hold_s"])
         time.sleep(ph.get("pause_s", 1.0))
     engine.dispose()
     rows = [[r[0], r[1], r[2]] + [f"{x:.6f}" if isinstance(x, float) else x for x in r[3:]] for r in ROWS]
-    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error"], rows)
+    write_csv(sys.argv[2], ["phase", "rid", "proc", "t_call", "t_acquired", "t_failed", "t_released", "outcome", "error", "pid"], rows)
     with open(sys.argv[2] + ".phases.json", "w") as f:
         json.dump(phases, f)
 
