@@ -423,10 +423,14 @@ BARGING = {
 
 
 # Opens that start together contend for the machine's 2 cores (PostgreSQL forks a backend for each
-# connection); poolsim draws each open independently from the distribution measured for that many
-# opens at once, so the real opens of one run vary around it: the probe saw 20 opens at once take
-# from 6 to 50 ms. Added to the wait and latency tolerances of bursts that open connections.
-CONNECT_SLACK_MS = 50.0
+# connection, refused ones included); poolsim draws each open independently from the distribution
+# measured for that many opens at once, so the real opens of one run vary around it. The probes saw
+# 5-10 opens at once take up to 21 ms and 20 at once up to 52 ms with nothing else running; inside
+# the cases, next to the apps, the driver and the refused opens, 16-24 opens at once took up to
+# 157 ms (four runs). Added to the wait and latency tolerances of bursts that open connections:
+# a known limitation (poolsim's connect time does not grow with concurrent opens), reported as such.
+CONNECT_SLACK_MS = 50.0  # 5 to 10 opens at once
+CONNECT_SLACK_MANY_MS = 100.0  # 16 to 24 opens at once
 
 
 def lib_comparison(name, rows, db):
@@ -515,13 +519,13 @@ def run_limits(quick):
                               "connection (4 failures, then the 4 waiters served at ~1 s)")}
     for name, rows, t0, hi in comps:
         result.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
-                                 known=known.get(name), connect_slack_ms=CONNECT_SLACK_MS))
+                                 known=known.get(name), connect_slack_ms=CONNECT_SLACK_MANY_MS))
     rows = lab_rows(read_csv(out), app_rows, "maxconn", t_mc)
     lo, hi = phase_bounds(rows)
     result.append(Comparison(
         "maxconn", "3 app processes (asyncpg, lazy pools of 8) on max_connections 20: 24 concurrent",
         rows, db_series(samples, t_mc, -0.3, hi + 0.6),
-        note="Requests go round robin over the 3 processes.", connect_slack_ms=CONNECT_SLACK_MS,
+        note="Requests go round robin over the 3 processes.", connect_slack_ms=CONNECT_SLACK_MANY_MS,
     ))
     pg_start(100)
     return result
@@ -696,7 +700,7 @@ def run_hikari(quick):
     lo, hi = phase_bounds(rows)
     comps.append(Comparison(
         "hikari-refused", "HikariCP maximumPoolSize 20 (minimumIdle 0) on a database with 16 free slots: 24 x 1 s",
-        rows, db_series(samples, t0, -0.3, hi + 0.6), connect_slack_ms=CONNECT_SLACK_MS,
+        rows, db_series(samples, t0, -0.3, hi + 0.6), connect_slack_ms=CONNECT_SLACK_MANY_MS,
         known=("poolsim opens connections for waiting requests all at once; HikariCP opens them one at a time "
                "on its single 'connection adder' thread (HikariPool.addConnectionExecutor, a ThreadPoolExecutor "
                "of 1), and after a refused open that thread sleeps 250 ms, then 1.5x longer each time, before "
