@@ -144,8 +144,11 @@ def dsn(app_name, port=None):
 
 
 class Sampler:
+    count = 0
+
     def __init__(self, logdir, bouncer_port=None):
-        self.path = os.path.join(logdir, "db_samples.csv")
+        Sampler.count += 1
+        self.path = os.path.join(logdir, f"db_samples{Sampler.count}.csv")
         cmd = [PY, os.path.join(HERE, "sampler.py"), self.path]
         if bouncer_port:
             cmd += ["--pgbouncer", bouncer_port]
@@ -248,8 +251,18 @@ def number(rows):
     return rows
 
 
-def db_series(samples, t0, t_from, t_to, name="__total__"):
-    return [(t - t0, int(n)) for t, n in samples.get(name, []) if t_from <= t - t0 <= t_to]
+def db_series(samples, t0, t_from, t_to, name="__total__", names=None):
+    """Connections at the database, relative to t0: all client backends but the sampler's
+    (`__total__`, or a pgbouncer figure by `name`), or the sum over the application_names of
+    the comparison's own processes (`names`), so that a previous process's connections, still
+    closing, do not count."""
+    if names is None:
+        return [(t - t0, int(n)) for t, n in samples.get(name, []) if t_from <= t - t0 <= t_to]
+    by_t = {t: 0 for t, _ in samples.get("__total__", [])}
+    for nm in names:
+        for t, n in samples.get(nm, []):
+            by_t[t] = by_t.get(t, 0) + int(n)
+    return [(t - t0, n) for t, n in sorted(by_t.items()) if t_from <= t - t0 <= t_to]
 
 
 def phase_bounds(rows):
@@ -372,15 +385,18 @@ def run_lib(kind, quick):
         plans.append({"conninfo": dsn("rs-psycopg"), "min_size": 5, "max_size": 5, "timeout": 3, "phases": five})
         plans.append({"conninfo": dsn("rs-psycopg-1"), "min_size": 1, "max_size": 1, "timeout": 10, "phases": one})
         cmd = lambda plan, out: [PY, os.path.join(HERE, "cases", "psycopg_case.py"), plan, out]  # noqa: E731
-    raw, starts, holds = [], {}, {}
+    raw, starts, holds, apps = [], {}, {}, {}
     for i, plan in enumerate(plans):
         pf, out = os.path.join(d, f"plan{i}.json"), os.path.join(d, f"raw{i}.csv")
         json.dump(plan, open(pf, "w"))
         PROCS.run(f"{kind}{i}", cmd(pf, out), d, env={"REALITY_NODE_DIR": NODE_DIR})
         raw += read_csv(out)
         starts.update(json.load(open(out + ".phases.json")))
+        app = plan.get("app_name") or (plan.get("conn") or {}).get("application_name") or \
+            (plan.get("dsn") or plan.get("conninfo") or "").rsplit("application_name=", 1)[-1]
         for ph in plan["phases"]:
             holds[ph["name"]] = ph["hold_s"]
+            apps[ph["name"]] = app
     samples = smp.stop()
     comps = []
     for name, t0 in starts.items():
@@ -389,7 +405,7 @@ def run_lib(kind, quick):
             FACTS[name] = rows  # observed, not compared: poolsim does not say which connection is reused
             continue
         lo, hi = phase_bounds(rows)
-        comps.append(lib_comparison(name, rows, db_series(samples, t0, -0.3, hi + 0.6)))
+        comps.append(lib_comparison(name, rows, db_series(samples, t0, -0.3, hi + 0.6, names=[apps[name]])))
     return comps
 
 
@@ -518,13 +534,13 @@ def run_limits(quick):
                               "(QueuePool._do_get); the threads already waiting in its queue keep waiting for a returned "
                               "connection (4 failures, then the 4 waiters served at ~1 s)")}
     for name, rows, t0, hi in comps:
-        result.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
+        result.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6, names=[f"rs-{name}"]),
                                  known=known.get(name), connect_slack_ms=CONNECT_SLACK_MANY_MS))
     rows = lab_rows(read_csv(out), app_rows, "maxconn", t_mc)
     lo, hi = phase_bounds(rows)
     result.append(Comparison(
         "maxconn", "3 app processes (asyncpg, lazy pools of 8) on max_connections 20: 24 concurrent",
-        rows, db_series(samples, t_mc, -0.3, hi + 0.6),
+        rows, db_series(samples, t_mc, -0.3, hi + 0.6, names=[f"rs-maxconn-{i}" for i in range(3)]),
         note="Requests go round robin over the 3 processes.", connect_slack_ms=CONNECT_SLACK_MANY_MS,
     ))
     pg_start(100)
@@ -686,7 +702,8 @@ def run_hikari(quick):
             FACTS[name] = rows
             continue
         lo, hi = phase_bounds(rows)
-        comps.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6),
+        proc = "hikari0" if name == "hikari-burst" else "hikari1"
+        comps.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6, names=[f"rs-{proc}"]),
                                 burst=name.endswith("-burst"),
                                 order_min_wait_ms=-1.0 if name.endswith("-barge") else 50.0,
                                 known=BARGING["hikari"] if name.endswith("-barge") else None))
@@ -700,7 +717,7 @@ def run_hikari(quick):
     lo, hi = phase_bounds(rows)
     comps.append(Comparison(
         "hikari-refused", "HikariCP maximumPoolSize 20 (minimumIdle 0) on a database with 16 free slots: 24 x 1 s",
-        rows, db_series(samples, t0, -0.3, hi + 0.6), connect_slack_ms=CONNECT_SLACK_MANY_MS,
+        rows, db_series(samples, t0, -0.3, hi + 0.6, names=["rs-hikari2"]), connect_slack_ms=CONNECT_SLACK_MANY_MS,
         known=("poolsim opens connections for waiting requests all at once; HikariCP opens them one at a time "
                "on its single 'connection adder' thread (HikariPool.addConnectionExecutor, a ThreadPoolExecutor "
                "of 1), and after a refused open that thread sleeps 250 ms, then 1.5x longer each time, before "
