@@ -122,7 +122,7 @@ async def post_config(request):
 
 
 async def health(request):
-    return web.json_response({"status": "healthy"})
+    return web.json_response({"status": "healthy", "pid": os.getpid()})
 
 
 async def lag_monitor(app):

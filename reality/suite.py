@@ -86,21 +86,34 @@ PROCS = Procs()
 FACTS = {}
 
 
+USED_PORTS = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return str(port)
+    """A free port on 127.0.0.1, never one handed out before in this run: two apps started
+    one after the other must not get the same port before the first has bound it."""
+    while True:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in USED_PORTS and str(port) != PORT:
+            USED_PORTS.add(port)
+            return str(port)
 
 
-def wait_http(url, timeout=30):
+def wait_http(url, timeout=30, pid=None):
+    """Waits for GET url to answer 200 (and, with pid, to come from that process)."""
     end = time.time() + timeout
     while time.time() < end:
         try:
             with urllib.request.urlopen(url, timeout=1) as r:
                 if r.status == 200:
+                    if pid is not None and json.loads(r.read()).get("pid") != pid:
+                        raise RuntimeError(f"{url} is answered by another process than pid {pid}")
                     return
+        except RuntimeError:
+            raise
         except Exception:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
@@ -304,7 +317,7 @@ def run_lab(quick):
             env={"POOL_MAX_SIZE": str(size), "POOL_MIN_SIZE": str(size), "POOL_ACQUIRE_TIMEOUT": "10.0",
                  "WORK_TIME_MS": "1000", "PORT": port, "DSN": dsn("rs-lab"), "LOG": log},
         )
-        wait_http(f"http://127.0.0.1:{port}/health")
+        wait_http(f"http://127.0.0.1:{port}/health", pid=app.pid)
         plan = os.path.join(d, f"plan-pool{size}.json")
         json.dump({"targets": [f"http://127.0.0.1:{port}"], "phases": plan_phases}, open(plan, "w"))
         out = os.path.join(d, f"drive-pool{size}.csv")
@@ -508,8 +521,8 @@ def run_limits(quick):
                  "WORK_TIME_MS": "1000", "PORT": port, "DSN": dsn(f"rs-maxconn-{i}"), "LOG": log}))
         targets.append(f"http://127.0.0.1:{port}")
         logs.append(log)
-    for t in targets:
-        wait_http(f"{t}/health")
+    for t, a in zip(targets, apps):
+        wait_http(f"{t}/health", pid=a.pid)
     plan = {"targets": targets, "phases": [{"kind": "burst", "name": "maxconn", "count": 24, "pause": 1.5}]}
     pf, out = os.path.join(d, "maxconn.json"), os.path.join(d, "maxconn.csv")
     json.dump(plan, open(pf, "w"))
@@ -602,8 +615,8 @@ pidfile = {TMP}/pgbouncer.pid
                              "DSN": dsn(f"rs-bouncer-{i}", port=bport), "LOG": log}))
                     targets.append(f"http://127.0.0.1:{port}")
                     logs.append(log)
-                for t in targets:
-                    wait_http(f"{t}/health")
+                for t, a in zip(targets, apps):
+                    wait_http(f"{t}/health", pid=a.pid)
                 plan = {"targets": targets, "phases": [{"kind": "burst", "name": name, "count": 20, "pause": 2.0}]}
                 pf, out = os.path.join(d, f"{name}.json"), os.path.join(d, f"{name}.csv")
                 json.dump(plan, open(pf, "w"))
