@@ -44,6 +44,13 @@ def versions():
             out[pkg] = json.load(open(os.path.join(node_dir, "node_modules", pkg, "package.json")))["version"]
         except Exception:
             pass
+    for name, pkg in (("HikariCP", "libhikaricp-java"), ("pgjdbc", "libpostgresql-jdbc-java")):
+        try:
+            v = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True).stdout
+            if v:
+                out[name] = v.split("-")[0]
+        except Exception:
+            pass
     for name, cmd in (("PostgreSQL", [os.path.join(os.environ.get("REALITY_PG_BIN", ""), "postgres"), "--version"]),
                       ("pgbouncer", ["pgbouncer", "--version"])):
         try:
