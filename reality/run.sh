@@ -44,9 +44,13 @@ done
 TMP=""
 PG_BIN=""
 POLICY_RC_CREATED=0
+SUITE_PID=""
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # The suite itself first (it runs in the background so that a signal to this script is
+  # handled at once, not after the suite ends), then its children.
+  if [[ -n "$SUITE_PID" ]]; then kill -TERM "$SUITE_PID" 2>/dev/null || true; fi
   # The suite's children (apps, drivers, samplers, pgbouncer) by their pids.
   if [[ -n "$TMP" && -f "$TMP/pids" ]]; then
     while read -r pid; do
@@ -148,7 +152,10 @@ export REALITY_TMP="$TMP" REALITY_PG_BIN="$PG_BIN" REALITY_PORT="$PORT" \
   REALITY_OUT="$OUT" REALITY_SIM="$SIM" REALITY_NODE_DIR="$NODE_DIR" \
   REALITY_INSTALL_S="$(python3 -c "print(f'{$t_ready - $t_install:.1f}')")"
 set +e
-"$PY" "$HERE/suite.py" "$@"
+"$PY" "$HERE/suite.py" "$@" &
+SUITE_PID=$!
+wait "$SUITE_PID"
 rc=$?
+SUITE_PID=""
 set -e
 exit "$rc"
