@@ -37,6 +37,7 @@
 //!
 //! The same scenario, seed and build therefore give the same bytes, every time.
 
+pub mod alerts;
 pub mod check;
 pub mod cli;
 pub mod engine;
