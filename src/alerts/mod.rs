@@ -23,11 +23,15 @@
 //! rules and series give the same report. Times are `i64` milliseconds of simulated
 //! time, as Prometheus timestamps are. No input (expression, YAML, series) panics.
 
+mod locate;
 pub mod promql;
+pub mod rules;
 pub mod series;
+pub mod template;
 
 
 pub use promql::{Expr, ParseError, parse_expr};
+pub use rules::{AlertRule, RuleGroup, parse_rule_file, read_rule_file, rules_from_node};
 pub use series::{Labels, STALE_NAN, Series, SeriesStore, is_stale};
 
 /// What kind of series a metric is; decides which names a selector may use.
