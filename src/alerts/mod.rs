@@ -27,12 +27,14 @@ mod locate;
 pub mod promql;
 pub mod rules;
 pub mod series;
+pub mod state;
 pub mod template;
 
 
 pub use promql::{Expr, ParseError, parse_expr};
 pub use rules::{AlertRule, RuleGroup, parse_rule_file, read_rule_file, rules_from_node};
 pub use series::{Labels, STALE_NAN, Series, SeriesStore, is_stale};
+pub use state::{AlertInstance, AlertsReport, EvalConfig, Evaluator, RuleEvalError, evaluate};
 
 /// What kind of series a metric is; decides which names a selector may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
