@@ -30,6 +30,8 @@ pub mod series;
 pub mod state;
 pub mod template;
 
+#[cfg(test)]
+mod promtool;
 
 pub use promql::{Expr, ParseError, parse_expr};
 pub use rules::{AlertRule, RuleGroup, parse_rule_file, read_rule_file, rules_from_node};
