@@ -78,7 +78,8 @@ fn following(lines: &[&str], line: usize, min_indent: usize) -> Vec<(usize, usiz
             break;
         }
         let ind = if min_indent == usize::MAX { ind } else { min_indent.min(l.len()) };
-        out.push((k + 1, ind + 1, l[ind..].to_string()));
+        // `get`: a blank line may hold wider whitespace than the indentation.
+        out.push((k + 1, ind + 1, l.get(ind..).unwrap_or("").to_string()));
         if out.len() > 10_000 {
             break;
         }

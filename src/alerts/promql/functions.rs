@@ -9,7 +9,7 @@
 //! drops the metric name from its result, as Prometheus does.
 
 use super::ast::{Expr, ExprKind, Func, Span};
-use super::eval::{Ctx, EvalError, Mean, Sample, Value, kahan_sum};
+use super::eval::{Ctx, EvalError, Sample, Value, kahan_sum, mean_of};
 use crate::alerts::series::{Labels, METRIC_NAME};
 
 pub(super) fn call(ctx: &Ctx, func: Func, args: &[Expr], span: Span) -> Result<Value, EvalError> {
@@ -61,11 +61,7 @@ pub(super) fn call(ctx: &Ctx, func: Func, args: &[Expr], span: Span) -> Result<V
                     MinOverTime => {
                         Some(samples.iter().fold(f64::NAN, |m, p| if p.1 < m || m.is_nan() { p.1 } else { m }))
                     }
-                    AvgOverTime => {
-                        let mut m = Mean::default();
-                        samples.iter().for_each(|p| m.add(p.1));
-                        Some(m.value())
-                    }
+                    AvgOverTime => Some(mean_of(&samples)),
                     SumOverTime => Some(kahan_sum(samples.iter().map(|p| p.1))),
                     CountOverTime => Some(samples.len() as f64),
                     LastOverTime => samples.last().map(|p| p.1),

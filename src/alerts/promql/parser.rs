@@ -20,6 +20,11 @@ use crate::scenario::validate::edit_distance;
 /// Deepest nesting of parentheses, calls and aggregations accepted.
 const MAX_DEPTH: usize = 100;
 
+/// Most binary operators in one expression. A chain `a + b + c ...` builds a
+/// left-deep tree that evaluation walks recursively, so its length bounds the
+/// evaluator's stack depth; real alert expressions use a handful.
+const MAX_OPERATORS: usize = 200;
+
 const AGGREGATIONS: &[(&str, AggOp)] =
     &[("sum", AggOp::Sum), ("min", AggOp::Min), ("max", AggOp::Max), ("avg", AggOp::Avg), ("count", AggOp::Count)];
 
@@ -96,6 +101,7 @@ pub(super) struct Parser<'a> {
     i: usize,
     opts: &'a ParseOptions<'a>,
     depth: usize,
+    operators: usize,
 }
 
 fn err<T>(span: Span, message: impl Into<String>) -> Result<T, ParseError> {
@@ -115,7 +121,7 @@ impl<'a> Parser<'a> {
     pub(super) fn parse(src: &str, opts: &'a ParseOptions<'a>) -> Result<Expr, ParseError> {
         let toks =
             lex(src).map_err(|e| ParseError { span: Span { start: e.at, end: e.at + 1 }, message: e.message })?;
-        let mut p = Parser { toks, i: 0, opts, depth: 0 };
+        let mut p = Parser { toks, i: 0, opts, depth: 0, operators: 0 };
         if p.peek() == &Tok::Eof {
             return err(Span::default(), "the expression is empty");
         }
@@ -215,6 +221,10 @@ impl<'a> Parser<'a> {
                 break;
             }
             let op_span = self.span_of(self.i);
+            self.operators += 1;
+            if self.operators > MAX_OPERATORS {
+                return err(op_span, format!("the expression has more than {MAX_OPERATORS} operators"));
+            }
             self.advance();
             let mut return_bool = false;
             if self.is_keyword("bool") {

@@ -201,6 +201,9 @@ fn promql_every_refusal_is_located_and_says_what_is_supported() {
     }
     let deep = format!("{}1{}", "(".repeat(500), ")".repeat(500));
     assert!(parse_expr(&deep, None).unwrap_err().message.contains("nests deeper"));
+    let long = "1".to_string() + &" + 1".repeat(5000);
+    assert!(parse_expr(&long, None).unwrap_err().message.contains("more than 200 operators"));
+    assert_eq!(scalar(&("1".to_string() + &" + 1".repeat(199))), 200.0);
     let deep_neg = "-".repeat(500) + "1";
     assert!(parse_expr(&deep_neg, None).unwrap_err().message.contains("nests deeper"));
 }
@@ -260,6 +263,9 @@ fn promql_over_time_functions() {
     // NaN in the window: max keeps the numbers (a NaN accumulator is replaced).
     assert_eq!(vector("max_over_time(g[35s])", &st, 40_000)[0].1, 8.0);
     assert!(vector("avg_over_time(g[35s])", &st, 40_000)[0].1.is_nan());
+    // A sum that overflows switches to the incremental mean, as Prometheus does.
+    let big = store(&[("g", &[], &[(0, f64::MAX), (1000, f64::MAX), (2000, -f64::MAX)])]);
+    assert!(close(vector("avg_over_time(g[1m])", &big, 2000)[0].1, f64::MAX / 3.0));
 }
 
 #[test]
