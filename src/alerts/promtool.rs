@@ -254,9 +254,13 @@ fn promtool_fleet_fixture_matches_promtool() {
         row("GoFloatBig", "{}", 0, Some(0), None),
         row("GoFloatPlain", "{}", 0, Some(0), None),
         row("GoFloatSmall", "{}", 0, Some(0), None),
+        row("LatencyMedian", "{}", 0, Some(0), None),
+        row("LatencyP90", "{}", 0, Some(0), None),
         row("RequestCount", "{status=\"200\"}", m(1), Some(m(1)), None),
         row("ManyPoolsBusy", "{}", m(2), Some(m(2)), Some(m(6))),
         row("PoolFullWhileWaiting", api, m(3), Some(m(3)), Some(m(6))),
+        // Pending from 3m, dropped at 6m without firing (the `end` of a pending episode).
+        row("QueueNotDrained", api, m(3), None, Some(m(6))),
         row("QueueGrowing", api, m(4), Some(m(4)), Some(m(6))),
         row("BusyMostOfWindow", api, m(4), Some(m(5)), Some(m(7))),
         row("BusyMostOfWindow", web, m(4), Some(m(5)), Some(m(6))),
