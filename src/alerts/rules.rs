@@ -114,7 +114,13 @@ pub fn rules_from_node(
             let rules = r.rules(node, path);
             vec![RuleGroup { name: "alerts".into(), interval_ms: None, rules }]
         }
-        _ => r.file(node, path),
+        Value::Map(_) => r.file(node, path),
+        Value::Scalar { .. } => {
+            let msg =
+                format!("expected a list of alerting rules or a mapping with `groups`, found {}", node.describe());
+            r.err(node.pos, path, msg);
+            Vec::new()
+        }
     };
     if r.issues.is_empty() {
         Ok(groups)
@@ -527,6 +533,11 @@ groups:
             rules_from_node(root.get("alerts").unwrap(), "alerts", Some(src), Some(&proposed_metrics())).unwrap_err();
         assert_eq!(issues[0].path, "alerts.groups.0.rules.0.expr");
         assert_eq!((issues[0].pos.line, issues[0].pos.col), (6, 43), "the second `>`");
+        let root = yaml::parse("alerts: yes\n").unwrap();
+        let issues = rules_from_node(root.get("alerts").unwrap(), "alerts", None, None).unwrap_err();
+        assert!(issues[0].message.starts_with("expected a list of alerting rules or a mapping with `groups`"));
+        let src = "alerts:\n  groups:\n    - name: g\n      rules:\n        - alert: W\n          expr: db_pool_waiting_requests >> 0\n";
+        let root = yaml::parse(src).unwrap();
         // Without the source text, the expression's start, with the offset said.
         let issues =
             rules_from_node(root.get("alerts").unwrap(), "alerts", None, Some(&proposed_metrics())).unwrap_err();

@@ -2,7 +2,7 @@
 //!
 //! [`parse_expr`] turns expression text into an [`Expr`] whose every node keeps its
 //! byte span; anything outside the subset is refused there, with the span of the
-//! offending text and the list of what is supported. [`eval`] evaluates an
+//! offending text and the list of what is supported. [`eval()`] evaluates an
 //! expression at one instant over a [`SeriesStore`](crate::alerts::SeriesStore),
 //! with Prometheus 3's semantics (see `docs/alerts.md` for the subset and the
 //! rules followed).
