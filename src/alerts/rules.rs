@@ -544,4 +544,43 @@ groups:
         assert_eq!((issues[0].pos.line, issues[0].pos.col), (6, 17));
         assert!(issues[0].message.ends_with("(at character 27 of the expression)"), "{}", issues[0].message);
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        const LINES: &[&str] = &[
+            "groups:",
+            "  - name: a",
+            "    interval: 1m",
+            "    rules:",
+            "      - alert: X",
+            "        expr: |",
+            "        expr: >",
+            "          sum(rate(db_pool_exhaustion_total[5m]))",
+            "            > on(pool) 1 é",
+            "        expr: 'a{b=''c''} >'",
+            "        expr: \"a\\\"b\\u00e9 > \"",
+            "        expr: db_pool_used_size{pool=~\"(\"}",
+            "        for: 5",
+            "        annotations: {x: '{{ $value'}",
+            "        labels: {a: '{{ $labels.é }}'}",
+            "\u{3000}",
+            "",
+            "  # c",
+            "        expr: sum(x)",
+            "          > y",
+            "- [",
+            "        keep_firing_for: -1m",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, .. ProptestConfig::default() })]
+            #[test]
+            fn rule_files_never_panic(idx in proptest::collection::vec(0..LINES.len(), 0..14)) {
+                let src: Vec<&str> = idx.iter().map(|&i| LINES[i]).collect();
+                let _ = parse_rule_file("f.yaml", &src.join("\n"), Some(&proposed_metrics()));
+            }
+        }
+    }
 }
