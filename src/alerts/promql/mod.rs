@@ -11,6 +11,7 @@ pub mod ast;
 pub mod eval;
 mod functions;
 pub mod lexer;
+mod names;
 mod parser;
 pub mod regex;
 

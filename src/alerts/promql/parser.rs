@@ -12,6 +12,7 @@
 
 use super::ast::*;
 use super::lexer::{Tok, Token, lex};
+use super::names::{AGGREGATIONS, KEYWORDS, OTHER_AGGREGATIONS, OTHER_FUNCTIONS, describe, ms_text};
 use super::regex::Regex;
 use super::{ParseError, ParseOptions};
 use crate::alerts::MetricKind;
@@ -24,77 +25,6 @@ const MAX_DEPTH: usize = 100;
 /// left-deep tree that evaluation walks recursively, so its length bounds the
 /// evaluator's stack depth; real alert expressions use a handful.
 const MAX_OPERATORS: usize = 200;
-
-const AGGREGATIONS: &[(&str, AggOp)] =
-    &[("sum", AggOp::Sum), ("min", AggOp::Min), ("max", AggOp::Max), ("avg", AggOp::Avg), ("count", AggOp::Count)];
-
-const OTHER_AGGREGATIONS: &[&str] =
-    &["topk", "bottomk", "quantile", "stddev", "stdvar", "count_values", "group", "limitk", "limit_ratio"];
-
-const KEYWORDS: &[&str] =
-    &["and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset", "atan2"];
-
-/// PromQL functions outside the subset, to tell "not supported" from "no such function".
-const OTHER_FUNCTIONS: &[&str] = &[
-    "absent",
-    "absent_over_time",
-    "acos",
-    "acosh",
-    "asin",
-    "asinh",
-    "atan",
-    "atanh",
-    "changes",
-    "cos",
-    "cosh",
-    "day_of_month",
-    "day_of_week",
-    "day_of_year",
-    "days_in_month",
-    "deg",
-    "deriv",
-    "double_exponential_smoothing",
-    "exp",
-    "first_over_time",
-    "histogram_avg",
-    "histogram_count",
-    "histogram_fraction",
-    "histogram_stddev",
-    "histogram_stdvar",
-    "histogram_sum",
-    "holt_winters",
-    "hour",
-    "info",
-    "label_join",
-    "label_replace",
-    "ln",
-    "log10",
-    "log2",
-    "mad_over_time",
-    "minute",
-    "month",
-    "pi",
-    "predict_linear",
-    "present_over_time",
-    "quantile_over_time",
-    "rad",
-    "resets",
-    "round",
-    "sgn",
-    "sin",
-    "sinh",
-    "sort",
-    "sort_by_label",
-    "sort_by_label_desc",
-    "sort_desc",
-    "sqrt",
-    "stddev_over_time",
-    "stdvar_over_time",
-    "tan",
-    "tanh",
-    "timestamp",
-    "year",
-];
 
 pub(super) struct Parser<'a> {
     toks: Vec<Token>,
@@ -763,71 +693,4 @@ fn make_binary(
     let span = Span { start: lhs.span.start, end: rhs.span.end };
     let matching = matching.map(|(m, _)| m).unwrap_or_default();
     Ok(Expr { kind: ExprKind::Binary(Box::new(Binary { op, lhs, rhs, return_bool, matching })), span })
-}
-
-fn describe(t: &Tok) -> String {
-    match t {
-        Tok::Ident(w) => format!("`{w}`"),
-        Tok::Number(n) => format!("the number `{n}`"),
-        Tok::Duration(ms) => format!("the duration `{}`", ms_text(*ms)),
-        Tok::Str(s) => format!("the string {s:?}"),
-        Tok::Eof => "the end of the expression".into(),
-        other => {
-            let s = match other {
-                Tok::LParen => "(",
-                Tok::RParen => ")",
-                Tok::LBrace => "{",
-                Tok::RBrace => "}",
-                Tok::LBracket => "[",
-                Tok::RBracket => "]",
-                Tok::Comma => ",",
-                Tok::Colon => ":",
-                Tok::At => "@",
-                Tok::Assign => "=",
-                Tok::EqRegex => "=~",
-                Tok::NeqRegex => "!~",
-                Tok::Add => "+",
-                Tok::Sub => "-",
-                Tok::Mul => "*",
-                Tok::Div => "/",
-                Tok::Mod => "%",
-                Tok::Pow => "^",
-                Tok::Eql => "==",
-                Tok::Neq => "!=",
-                Tok::Gtr => ">",
-                Tok::Lss => "<",
-                Tok::Gte => ">=",
-                Tok::Lte => "<=",
-                _ => "?",
-            };
-            format!("`{s}`")
-        }
-    }
-}
-
-/// A duration in ms written back in Prometheus' form (`1h30m`, `500ms`).
-pub fn ms_text(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms.unsigned_abs();
-    if ms < 0 {
-        out.push('-');
-    }
-    for (unit, len) in [
-        ("y", 31_536_000_000u64),
-        ("w", 604_800_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ] {
-        if rest >= len {
-            out.push_str(&format!("{}{unit}", rest / len));
-            rest %= len;
-        }
-    }
-    out
 }
