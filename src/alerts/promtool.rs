@@ -257,6 +257,7 @@ fn promtool_fleet_fixture_matches_promtool() {
         row("LatencyMedian", "{}", 0, Some(0), None),
         row("LatencyP90", "{}", 0, Some(0), None),
         row("RequestCount", "{status=\"200\"}", m(1), Some(m(1)), None),
+        row("RefusalsIncrease", "{}", m(1), Some(m(1)), None),
         row("ManyPoolsBusy", "{}", m(2), Some(m(2)), Some(m(6))),
         row("PoolFullWhileWaiting", api, m(3), Some(m(3)), Some(m(6))),
         // Pending from 3m, dropped at 6m without firing (the `end` of a pending episode).
