@@ -25,6 +25,8 @@
 //!   timeline buckets, histograms and the summary.
 //! - [`theory`]: queueing formulas (Erlang B/C, M/M/c+D), `sim analyze`'s report and the
 //!   prediction put beside a run.
+//! - [`alerts`]: Prometheus rule files and a PromQL subset, evaluated over a run's
+//!   scraped series with Prometheus' pending/firing semantics.
 //! - [`model`]: the simulation: requests, pools, connections, the database, the fleet.
 //! - [`run`]: one run, start to finish: the model, then theory's figures beside it.
 //! - [`output`] and [`plot`]: writers (CSV, JSON) and figures (PNG) over result types.
@@ -42,13 +44,14 @@
 //! result     engine
 //! metrics    engine result
 //! theory     engine workload scenario result
+//! alerts     engine scenario result
 //! model      engine workload scenario result metrics
-//! run        scenario result theory model
+//! run        scenario result theory alerts model
 //! output     engine scenario result
 //! plot       engine scenario result
 //! sweep      engine workload scenario result theory model run output
 //! check      engine scenario result run output
-//! cli        engine workload scenario result metrics theory model run output plot sweep check
+//! cli        engine workload scenario result metrics theory alerts model run output plot sweep check
 //! ```
 //!
 //! ## Determinism contract
@@ -74,6 +77,7 @@ pub mod scenario;
 
 pub mod result;
 
+pub mod alerts;
 pub mod metrics;
 pub mod theory;
 
