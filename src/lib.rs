@@ -17,6 +17,10 @@
 //!
 //! - [`engine`]: simulated time, the event queue, seeded random streams; knows nothing of pools.
 //! - [`workload`]: distributions, rate profiles, virtual-user schedules; know nothing of pools.
+//! - [`input`]: reading the files people write: YAML with positions, located problems,
+//!   "did you mean" hints.
+//! - [`alerts`]: Prometheus rule files and a PromQL subset, evaluated over series with
+//!   Prometheus' pending/firing semantics; knows nothing of the simulator.
 //! - [`scenario`]: the YAML format, validated with located messages (`validate/`, one file
 //!   per section of the format), `expect:`, `sweep:` and `--set` grids.
 //! - [`result`]: what runs produce (a run's result, a sweep's table, a comparison): the
@@ -25,8 +29,6 @@
 //!   timeline buckets, histograms and the summary.
 //! - [`theory`]: queueing formulas (Erlang B/C, M/M/c+D), `sim analyze`'s report and the
 //!   prediction put beside a run.
-//! - [`alerts`]: Prometheus rule files and a PromQL subset, evaluated over a run's
-//!   scraped series with Prometheus' pending/firing semantics.
 //! - [`model`]: the simulation: requests, pools, connections, the database, the fleet.
 //! - [`run`]: one run, start to finish: the model, then theory's figures beside it.
 //! - [`output`] and [`plot`]: writers (CSV, JSON) and figures (PNG) over result types.
@@ -40,18 +42,19 @@
 //! layer      may import
 //! engine     -
 //! workload   engine
-//! scenario   engine workload
-//! result     engine
+//! input      -
+//! alerts     input
+//! scenario   engine workload input alerts
+//! result     engine scenario
 //! metrics    engine result
 //! theory     engine workload scenario result
-//! alerts     engine scenario result
 //! model      engine workload scenario result metrics
 //! run        scenario result theory alerts model
 //! output     engine scenario result
 //! plot       engine scenario result
-//! sweep      engine workload scenario result theory model run output
-//! check      engine scenario result run output
-//! cli        engine workload scenario result metrics theory alerts model run output plot sweep check
+//! sweep      engine workload input scenario result theory model run output
+//! check      engine input scenario result run output
+//! cli        engine workload input alerts scenario result metrics theory model run output plot sweep check
 //! ```
 //!
 //! ## Determinism contract
@@ -73,11 +76,13 @@
 pub mod engine;
 pub mod workload;
 
+pub mod alerts;
+pub mod input;
+
 pub mod scenario;
 
 pub mod result;
 
-pub mod alerts;
 pub mod metrics;
 pub mod theory;
 

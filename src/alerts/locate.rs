@@ -9,7 +9,7 @@
 //! cannot be matched (an unusual spelling), the scalar's start is returned and the
 //! caller says so.
 
-use crate::scenario::yaml::Pos;
+use crate::input::yaml::Pos;
 
 /// Where byte `offset` of a scalar's decoded `text` is written, given the file's
 /// `src` and the scalar's start `pos`. The flag is false when only the scalar's

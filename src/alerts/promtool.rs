@@ -19,7 +19,7 @@ use super::promql::{parse_duration, parse_expr};
 use super::series::{Labels, STALE_NAN, Series, SeriesStore};
 use super::state::{AlertInstance, EvalConfig, Evaluator, evaluate};
 use super::{RuleGroup, parse_rule_file};
-use crate::scenario::yaml::{self, Node, Value};
+use crate::input::yaml::{self, Node, Value};
 
 /// Sorted `(name, value)` pairs.
 type Pairs = Vec<(String, String)>;

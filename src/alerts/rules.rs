@@ -19,9 +19,9 @@ use super::KnownMetric;
 use super::locate::locate;
 use super::promql::{Expr, parse_duration, parse_expr};
 use super::template::Template;
-use crate::scenario::error::{Issue, ScenarioError};
-use crate::scenario::validate::edit_distance;
-use crate::scenario::yaml::{self, Key, Node, Pos, Value, push_segment};
+use crate::input::edit_distance;
+use crate::input::error::{Issue, ScenarioError};
+use crate::input::yaml::{self, Key, Node, Pos, Value, push_segment};
 
 /// A group of rules evaluated together at one interval.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,13 +5,15 @@
 //! builds the typed scenario, collecting *all* problems with their file, line,
 //! column and key path. The simulation only ever sees a valid `Scenario`.
 
-pub mod error;
 pub mod expect;
 pub mod grid;
 pub mod sweep;
 pub mod units;
 pub mod validate;
-pub mod yaml;
+
+/// The positioned YAML tree and located problems, from the input layer (kept
+/// here too: they are the scenario format's).
+pub use crate::input::{error, yaml};
 
 use std::path::Path;
 

@@ -16,7 +16,7 @@ use super::names::{AGGREGATIONS, KEYWORDS, OTHER_AGGREGATIONS, OTHER_FUNCTIONS, 
 use super::regex::Regex;
 use super::{ParseError, ParseOptions};
 use crate::alerts::MetricKind;
-use crate::scenario::validate::edit_distance;
+use crate::input::edit_distance;
 
 /// Deepest nesting of parentheses, calls and aggregations accepted.
 const MAX_DEPTH: usize = 100;

@@ -1,8 +1,9 @@
 //! Distributions of durations (`hold`, `overhead`, `think`, `connect_time`):
 //! constant, uniform, exponential, normal, lognormal and empirical (a list or a CSV file).
 
-use super::fields::{Ctx, Fields, fields, join, list, p_duration, p_string, scalar, suggest};
+use super::fields::{Ctx, Fields, fields, join, list, p_duration, p_string, scalar};
 use crate::engine::SimDuration;
+use crate::input::suggest;
 use crate::scenario::units::{MAX_DURATION, parse_duration};
 use crate::scenario::yaml::{Node, Value};
 use crate::workload::Dist;

@@ -3,9 +3,10 @@
 //! classes, workloads and jobs.
 
 use super::dist::dist;
-use super::fields::{Ctx, fields, join, list, p_duration, p_rate, p_timeout, p_uint, resolve, suggest};
+use super::fields::{Ctx, fields, join, list, p_duration, p_rate, p_timeout, p_uint, resolve};
 use super::{MAX_PODS, MAX_POOL_SIZE};
 use crate::engine::{SimDuration, SimTime};
+use crate::input::suggest;
 use crate::scenario::yaml::{Key, Node, Value};
 use crate::scenario::{Change, ClassId, JobId, PoolId, TimedChange, WorkloadId};
 

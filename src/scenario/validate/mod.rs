@@ -25,8 +25,8 @@ mod workload;
 
 use std::path::Path;
 
+pub use crate::input::edit_distance;
 pub use dist::read_empirical_csv;
-pub use fields::edit_distance;
 pub(crate) use fields::{Ctx, Fields, fields, join, list, p_duration, p_positive_duration, p_string, p_uint, scalar};
 
 use super::yaml::{self, Node, Pos, Value};

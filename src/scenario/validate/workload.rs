@@ -1,10 +1,11 @@
 //! `workload:`: bursts, sequential clients, open-loop rates and closed-loop users.
 
 use super::fields::{
-    Ctx, Fields, fields, join, list, name_of, opt_dist, opt_time, p_duration, p_rate, p_uint, resolve, suggest,
+    Ctx, Fields, fields, join, list, name_of, opt_dist, opt_time, p_duration, p_rate, p_uint, resolve,
 };
 use super::{MAX_BURST, MAX_USERS};
 use crate::engine::{SimDuration, SimTime};
+use crate::input::suggest;
 use crate::scenario::yaml::{Node, Value};
 use crate::scenario::{ClassId, WorkloadKind, WorkloadSpec};
 use crate::workload::{ArrivalProcess, RateProfile, RateStage, UserSchedule, UserStage};

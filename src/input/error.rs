@@ -1,4 +1,4 @@
-//! Errors from loading a scenario: I/O problems, or a list of located issues.
+//! Errors from loading a scenario or a rule file: I/O problems, or a list of located issues.
 
 use std::fmt;
 
