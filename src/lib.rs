@@ -45,12 +45,12 @@
 //! input      -
 //! alerts     input
 //! scenario   engine workload input alerts
-//! result     engine scenario
+//! result     engine alerts scenario
 //! metrics    engine result
 //! theory     engine workload scenario result
 //! model      engine workload scenario result metrics
-//! run        scenario result theory alerts model
-//! output     engine scenario result
+//! run        engine alerts scenario result theory model
+//! output     engine alerts scenario result
 //! plot       engine scenario result
 //! sweep      engine workload input scenario result theory model run output
 //! check      engine input scenario result run output

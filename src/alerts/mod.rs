@@ -23,6 +23,7 @@
 //! rules and series give the same report. Times are `i64` milliseconds of simulated
 //! time, as Prometheus timestamps are. No input (expression, YAML, series) panics.
 
+pub mod catalog;
 mod locate;
 pub mod promql;
 pub mod rules;
@@ -33,6 +34,7 @@ pub mod template;
 #[cfg(test)]
 mod promtool;
 
+pub use catalog::known_metrics;
 pub use promql::{Expr, ParseError, parse_expr};
 pub use rules::{AlertRule, RuleGroup, parse_rule_file, read_rule_file, rules_from_node};
 pub use series::{Labels, STALE_NAN, Series, SeriesStore, is_stale};
@@ -80,23 +82,4 @@ impl KnownMetric {
     pub fn new(name: &str, kind: MetricKind, labels: &[&str]) -> KnownMetric {
         KnownMetric { name: name.to_string(), kind, labels: labels.iter().map(|l| l.to_string()).collect() }
     }
-}
-
-/// A proposal for the metric set poolsim exposes, in the Lab 04 vocabulary. The
-/// wiring code may use it as it is or pass its own list.
-pub fn proposed_metrics() -> Vec<KnownMetric> {
-    use MetricKind::*;
-    vec![
-        KnownMetric::new("db_pool_used_size", Gauge, &["pool"]),
-        KnownMetric::new("db_pool_free_size", Gauge, &["pool"]),
-        KnownMetric::new("db_pool_waiting_requests", Gauge, &["pool"]),
-        KnownMetric::new("db_pool_max_size", Gauge, &["pool"]),
-        KnownMetric::new("db_pool_exhaustion_total", Counter, &["pool"]),
-        KnownMetric::new("db_pool_acquire_seconds", Histogram, &["pool"]),
-        KnownMetric::new("db_connections_open", Gauge, &[]),
-        KnownMetric::new("db_connections_usable", Gauge, &[]),
-        KnownMetric::new("db_refusals_total", Counter, &[]),
-        KnownMetric::new("http_requests_total", Counter, &["status"]),
-        KnownMetric::new("http_request_duration_seconds", Histogram, &[]),
-    ]
 }

@@ -412,10 +412,10 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::proposed_metrics;
+    use crate::alerts::known_metrics;
 
     fn problems(src: &str) -> String {
-        match parse_rule_file("r.yaml", src, Some(&proposed_metrics())) {
+        match parse_rule_file("r.yaml", src, Some(&known_metrics())) {
             Ok(g) => panic!("accepted: {g:?}"),
             Err(e) => e.to_string(),
         }
@@ -441,7 +441,7 @@ groups:
       - alert: Waiting
         expr: db_pool_waiting_requests > 5
 ";
-        let g = parse_rule_file("r.yaml", src, Some(&proposed_metrics())).unwrap();
+        let g = parse_rule_file("r.yaml", src, Some(&known_metrics())).unwrap();
         assert_eq!(g.len(), 2);
         assert_eq!((g[0].name.as_str(), g[0].interval_ms), ("pool", Some(30_000)));
         let r = &g[0].rules[0];
@@ -522,7 +522,7 @@ groups:
         let src = "alerts:\n  - alert: W\n    expr: db_pool_waiting_requests > 0\n    for: 30s\n";
         let root = yaml::parse(src).unwrap();
         let node = root.get("alerts").unwrap();
-        let g = rules_from_node(node, "alerts", Some(src), Some(&proposed_metrics())).unwrap();
+        let g = rules_from_node(node, "alerts", Some(src), Some(&known_metrics())).unwrap();
         assert_eq!(
             (g[0].name.as_str(), g[0].rules[0].for_ms, g[0].rules[0].path.as_str()),
             ("alerts", 30_000, "alerts.0")
@@ -530,7 +530,7 @@ groups:
         let src = "alerts:\n  groups:\n    - name: g\n      rules:\n        - alert: W\n          expr: db_pool_waiting_requests >> 0\n";
         let root = yaml::parse(src).unwrap();
         let issues =
-            rules_from_node(root.get("alerts").unwrap(), "alerts", Some(src), Some(&proposed_metrics())).unwrap_err();
+            rules_from_node(root.get("alerts").unwrap(), "alerts", Some(src), Some(&known_metrics())).unwrap_err();
         assert_eq!(issues[0].path, "alerts.groups.0.rules.0.expr");
         assert_eq!((issues[0].pos.line, issues[0].pos.col), (6, 43), "the second `>`");
         let root = yaml::parse("alerts: yes\n").unwrap();
@@ -539,8 +539,7 @@ groups:
         let src = "alerts:\n  groups:\n    - name: g\n      rules:\n        - alert: W\n          expr: db_pool_waiting_requests >> 0\n";
         let root = yaml::parse(src).unwrap();
         // Without the source text, the expression's start, with the offset said.
-        let issues =
-            rules_from_node(root.get("alerts").unwrap(), "alerts", None, Some(&proposed_metrics())).unwrap_err();
+        let issues = rules_from_node(root.get("alerts").unwrap(), "alerts", None, Some(&known_metrics())).unwrap_err();
         assert_eq!((issues[0].pos.line, issues[0].pos.col), (6, 17));
         assert!(issues[0].message.ends_with("(at character 27 of the expression)"), "{}", issues[0].message);
     }
@@ -579,7 +578,7 @@ groups:
             #[test]
             fn rule_files_never_panic(idx in proptest::collection::vec(0..LINES.len(), 0..14)) {
                 let src: Vec<&str> = idx.iter().map(|&i| LINES[i]).collect();
-                let _ = parse_rule_file("f.yaml", &src.join("\n"), Some(&proposed_metrics()));
+                let _ = parse_rule_file("f.yaml", &src.join("\n"), Some(&known_metrics()));
             }
         }
     }

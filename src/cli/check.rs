@@ -224,6 +224,7 @@ fn check_file(job: &Job, args: &Args, tol: Tolerance, should_stop: &dyn Fn() -> 
     report.scenario = Some(s.name.clone());
     let seed = args.seed.unwrap_or(s.seed);
     let opts = RunOptions {
+        scrape_interval: None,
         seed,
         max_events: args.max_events,
         max_in_flight: DEFAULT_MAX_IN_FLIGHT,

@@ -8,8 +8,10 @@ use anyhow::{Context, Result};
 use super::files::{Streamed, ensure_dir, write_atomic, write_bytes_atomic};
 use crate::engine::SimDuration;
 use crate::model::{DEFAULT_MAX_EVENTS, RunOptions, pool_instances};
+use crate::output::alerts::write_alerts;
 use crate::output::csv::{PoolCsv, RequestCsv, TimelineCsv};
 use crate::output::json::write_summary;
+use crate::output::openmetrics::write_openmetrics;
 use crate::plot::{self, PlotTimeline, fleet::PodRows};
 use crate::result::{RowSink, RunResult, Theory};
 use crate::scenario::{self, Scenario, units::parse_duration};
@@ -40,6 +42,17 @@ pub struct Args {
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
+    /// A Prometheus rule file whose alerting rules are evaluated over the run
+    /// (beside the scenario's `alerts:`); writes alerts.csv. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Vec<PathBuf>,
+    /// Also write metrics.om: the scraped series in OpenMetrics text, for
+    /// `promtool tsdb create-blocks-from openmetrics`.
+    #[arg(long)]
+    pub openmetrics: bool,
+    /// Unix time (seconds) at which the run starts in metrics.om [default: 0].
+    #[arg(long, value_name = "SECONDS", default_value_t = 0, requires = "openmetrics")]
+    pub openmetrics_start: i64,
 }
 
 fn parse_bucket(s: &str) -> Result<SimDuration, String> {
@@ -61,6 +74,10 @@ pub fn load(file: &Path, bucket: Option<SimDuration>) -> Result<Scenario> {
 /// Runs `sim run`.
 pub fn run(args: &Args) -> Result<u8> {
     let scenario = load(&args.file, args.bucket)?;
+    let mut rules = Vec::new();
+    for file in &args.rules {
+        rules.extend(crate::alerts::read_rule_file(file, Some(&crate::alerts::known_metrics()))?);
+    }
     let seed = args.seed.unwrap_or(scenario.seed);
     let out = args.out.clone().unwrap_or_else(|| Path::new("out").join(&scenario.name));
     ensure_dir(&out)?;
@@ -86,6 +103,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let progress = super::progress::Progress::new(&scenario.name);
     let should_stop = move || progress.tick() || stop.load(std::sync::atomic::Ordering::Relaxed);
     let opts = RunOptions {
+        scrape_interval: args.openmetrics.then(|| crate::run::scrape_interval(&scenario)),
         seed,
         max_events: args.max_events,
         max_in_flight: crate::model::DEFAULT_MAX_IN_FLIGHT,
@@ -94,7 +112,8 @@ pub fn run(args: &Args) -> Result<u8> {
         timeline_sink: Some(&mut timeline),
         should_stop: Some(&should_stop),
     };
-    let mut result = crate::run::run(&scenario, opts).with_context(|| format!("simulating {}", args.file.display()))?;
+    let mut result = crate::run::run_with_rules(&scenario, &rules, opts)
+        .with_context(|| format!("simulating {}", args.file.display()))?;
     drop(should_stop); // clears the progress spinner before anything is printed
     if let (Some(csv), Some(file)) = (request_csv, request_file) {
         csv.finish().context("writing requests.csv")?;
@@ -110,9 +129,15 @@ pub fn run(args: &Args) -> Result<u8> {
         result.timeline = rows;
         merge
     });
-    let written = write_outputs(&result, &out, merged)?;
+    let openmetrics = args.openmetrics.then_some(args.openmetrics_start.saturating_mul(1000));
+    let written = write_outputs(&result, &out, merged, openmetrics)?;
     for warning in &result.fleet.warnings {
         let _ = writeln!(io::stderr(), "warning: {warning}");
+    }
+    if let Some(a) = &result.alerts {
+        for e in &a.errors {
+            let _ = writeln!(io::stderr(), "warning: alert rule evaluation failed at {e}");
+        }
     }
     if !args.quiet {
         print_summary(&mut io::stdout().lock(), &result, &out, &written, args.requests)?;
@@ -142,9 +167,23 @@ impl<T, C: RowSink<T>, F: RowSink<T>> RowSink<T> for Stream<C, F> {
 /// `r.timeline` stands for, the six PNGs (the pods figure from `r.pool_rows`:
 /// per-pod rows are enough); returns the names of the files written by the
 /// run, timeline.csv and pools.csv included (streamed during the run).
-fn write_outputs(r: &RunResult, out: &Path, plots: Option<u32>) -> Result<Vec<&'static str>> {
+fn write_outputs(
+    r: &RunResult,
+    out: &Path,
+    plots: Option<u32>,
+    openmetrics_start_ms: Option<i64>,
+) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
     let mut written = vec!["timeline.csv", "summary.json", "pools.csv"];
+    if let Some(a) = &r.alerts {
+        write_atomic(&out.join("alerts.csv"), |w| write_alerts(w, a))?;
+        written.push("alerts.csv");
+    }
+    if let (Some(start), Some(scrapes)) = (openmetrics_start_ms, &r.scrapes) {
+        let series = crate::result::series::series(scrapes, &r.instances);
+        write_atomic(&out.join("metrics.om"), |w| write_openmetrics(w, &series, start))?;
+        written.push("metrics.om");
+    }
     if let Some(merge) = plots {
         // A long run's figures are drawn as with buckets `merge` times wider.
         let mut view;
@@ -276,6 +315,24 @@ fn print_summary(w: &mut impl Write, r: &RunResult, out: &Path, written: &[&str]
     match s.first_503_s {
         Some(t) => writeln!(w, "  first 503 at {t:.3} s")?,
         None => writeln!(w, "  no 503s")?,
+    }
+    for f in r.alerts.iter().flat_map(|a| &a.rules) {
+        let lead = |l: f64| {
+            if l >= 0.0 { format!("{l:.1} s before the first 503") } else { format!("{:.1} s after the first 503", -l) }
+        };
+        let fired = match (f.first_firing_s, f.lead_time_s) {
+            (Some(t), Some(l)) => format!("fired at {t:.1} s, {}", lead(l)),
+            (Some(t), None) => format!("fired at {t:.1} s"),
+            (None, _) => match f.first_pending_s {
+                Some(p) => format!("never fired (pending from {p:.1} s)"),
+                None => "never fired".to_string(),
+            },
+        };
+        writeln!(
+            w,
+            "  alert     {}: {fired}; {} episode(s), {} fired, {:.1} s firing",
+            f.alert, f.episodes, f.fired, f.firing_s
+        )?;
     }
     let mut files: Vec<&str> = written.to_vec();
     if requests {

@@ -12,6 +12,7 @@
 
 mod histogram;
 mod recorder;
+mod scrape;
 
 pub use recorder::{Recorded, Recorder};
 

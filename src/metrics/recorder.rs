@@ -7,8 +7,9 @@
 
 use super::hand_off;
 use super::histogram::DurationHistogram;
+use super::scrape::Scraper;
 use crate::engine::{SimDuration, SimTime};
-use crate::result::{Bucket, Outcome, PoolRow, RequestCounts, RowSink, Summary};
+use crate::result::{Bucket, Outcome, PoolRow, RequestCounts, RowSink, Scrapes, Summary};
 
 /// Collects the timeline and the summary of one run.
 #[derive(Debug)]
@@ -16,6 +17,14 @@ pub struct Recorder {
     width: SimDuration,
     bucket_start: SimTime,
     bucket_end: SimTime,
+    /// The next instant the recorder must stop at: the bucket's end, or an
+    /// earlier scrape (one compare per report either way).
+    boundary: SimTime,
+    /// Prometheus-style scrapes, when the run asks for them.
+    scrape: Option<Box<Scraper>>,
+    /// Connections in use integrated from 0 to the warm-up instant, once reached:
+    /// the summary's mean covers [warmup, end).
+    area_at_warmup: Option<u128>,
     timeline: Vec<Bucket>,
     cur: Counts,
     // Gauges: current values and their time integrals within the bucket.
@@ -68,6 +77,7 @@ struct CopyLevels {
     used: u32,
     idle: u32,
     waiting: u32,
+    max_size: u32,
     used_max: u32,
     waiting_max: u32,
     timeouts: u32,
@@ -95,6 +105,9 @@ impl Recorder {
             width,
             bucket_start: SimTime::ZERO,
             bucket_end: SimTime::ZERO + width,
+            boundary: SimTime::ZERO + width,
+            scrape: None,
+            area_at_warmup: (warmup == SimTime::ZERO).then_some(0),
             timeline: Vec::new(),
             cur: Counts::default(),
             used: 0,
@@ -152,11 +165,48 @@ impl Recorder {
         if t == self.last_t {
             return;
         }
-        while t >= self.bucket_end {
-            self.integrate(self.bucket_end);
-            self.close_bucket();
+        while t >= self.boundary {
+            self.cross_boundary();
         }
         self.integrate(t);
+    }
+
+    /// Reaches the next boundary: closes the bucket that ends there, takes the
+    /// scrape due there (which sees what happened strictly before it), or both.
+    #[cold]
+    #[inline(never)]
+    fn cross_boundary(&mut self) {
+        let at = self.boundary;
+        self.integrate(at);
+        if at == self.bucket_end {
+            self.close_bucket();
+        }
+        if let Some(s) = &mut self.scrape
+            && s.next == at
+        {
+            let levels = self.copies.iter().map(|c| (c.used, c.idle, c.waiting, c.max_size));
+            s.scrape(levels, self.db_open, self.leaked);
+        }
+        self.boundary = self.next_boundary();
+    }
+
+    fn next_boundary(&self) -> SimTime {
+        self.scrape.as_ref().map_or(self.bucket_end, |s| s.next.min(self.bucket_end))
+    }
+
+    /// Scrapes every `interval` from then on (the first at `interval`), for
+    /// alert rules or an OpenMetrics export; `db` is the database's
+    /// `max_connections` and usable connections (`None`: no limit).
+    pub fn scrape_every(&mut self, interval: SimDuration, db: (Option<u32>, Option<u32>)) {
+        self.scrape = Some(Box::new(Scraper::new(interval, self.copies.len(), db)));
+        self.boundary = self.next_boundary();
+    }
+
+    /// The warm-up instant `t` is reached, before anything at or after it
+    /// happens: the summary's mean of connections in use starts here.
+    pub fn warmup_reached(&mut self, t: SimTime) {
+        self.advance_to(t);
+        self.area_at_warmup = Some(self.run_used_area + self.used_area);
     }
 
     #[inline]
@@ -251,9 +301,12 @@ impl Recorder {
 
     /// A request that arrived at `arrival` got a connection after waiting `wait`.
     #[inline]
-    pub fn acquired(&mut self, t: SimTime, wait: SimDuration, arrival: SimTime) {
+    pub fn acquired(&mut self, t: SimTime, wait: SimDuration, arrival: SimTime, instance: usize) {
         self.advance_to(t);
         self.bucket_wait.record(wait);
+        if let Some(s) = &mut self.scrape {
+            s.acquire_wait(instance, wait, false);
+        }
         if self.counts(arrival) {
             self.wait.record(wait);
         }
@@ -274,6 +327,9 @@ impl Recorder {
         self.bucket_wait.record(wait);
         self.copies[instance].timeouts += 1;
         self.exhaustion_total += 1;
+        if let Some(s) = &mut self.scrape {
+            s.acquire_wait(instance, wait, true);
+        }
         if self.counts(arrival) {
             self.wait.record(wait);
         }
@@ -284,6 +340,9 @@ impl Recorder {
     pub fn responded(&mut self, t: SimTime, latency: SimDuration, outcome: Outcome, arrival: SimTime) {
         self.advance_to(t);
         self.bucket_latency.record(latency);
+        if let Some(s) = &mut self.scrape {
+            s.response(latency, outcome);
+        }
         let counts = self.counts(arrival);
         if counts {
             self.latency.record(latency);
@@ -343,6 +402,9 @@ impl Recorder {
     pub fn refusal(&mut self, t: SimTime) {
         self.advance_to(t);
         self.refusals_bucket += 1;
+        if let Some(s) = &mut self.scrape {
+            s.refusal();
+        }
         if t >= self.warmup {
             self.refusals_total += 1;
         }
@@ -355,11 +417,11 @@ impl Recorder {
         self.leaked = leaked;
     }
 
-    /// One pool copy's connections in use, idle connections and waiters changed.
+    /// One pool copy's connections in use, idle connections, waiters or size changed.
     #[inline]
-    pub fn instance_level(&mut self, instance: usize, used: u32, idle: u32, waiting: u32) {
+    pub fn instance_level(&mut self, instance: usize, used: u32, idle: u32, waiting: u32, max_size: u32) {
         let c = &mut self.copies[instance];
-        (c.used, c.idle, c.waiting) = (used, idle, waiting);
+        (c.used, c.idle, c.waiting, c.max_size) = (used, idle, waiting, max_size);
         c.used_max = c.used_max.max(used);
         c.waiting_max = c.waiting_max.max(waiting);
     }
@@ -404,6 +466,18 @@ impl Recorder {
             // The run ended before the warm-up did: nothing was observed.
             (self.pool_used_max, self.queue_depth_max, self.db_peak) = (0, 0, 0);
         }
+        // Scrapes due up to the end see the state the run ends in.
+        while let Some(s) = &mut self.scrape
+            && s.next <= end
+        {
+            let levels = self.copies.iter().map(|c| (c.used, c.idle, c.waiting, c.max_size));
+            s.scrape(levels, self.db_open, self.leaked);
+        }
+        // The mean of connections in use over [warmup, end), like the other figures.
+        let pool_used_mean = match self.area_at_warmup {
+            Some(before) if end > self.warmup => (self.run_used_area - before) as f64 / (end - self.warmup).0 as f64,
+            _ => 0.0,
+        };
         let total = self.totals.arrivals;
         let duration_s = end.as_secs_f64();
         // The counts cover what arrived from the warm-up on: per second of that span.
@@ -425,7 +499,7 @@ impl Recorder {
             acquire_wait_ms: self.wait.stats(),
             queue_depth_max: self.queue_depth_max,
             pool_used_max: self.pool_used_max,
-            pool_used_mean: if end.0 == 0 { 0.0 } else { self.run_used_area as f64 / end.0 as f64 },
+            pool_used_mean,
             db_pool_exhaustion_total: self.exhaustion_total,
             first_503_s: self.first_503.map(|t| t.as_secs_f64()),
             throughput_ok_per_s: if observed_s > 0.0 { self.totals.ok as f64 / observed_s } else { 0.0 },
@@ -438,6 +512,7 @@ impl Recorder {
             pool_rows: self.pool_rows,
             db_peak_connections: self.db_peak,
             db_refusals: self.refusals_total,
+            scrapes: self.scrape.map(|s| s.finish()),
         }
     }
 }
@@ -456,6 +531,8 @@ pub struct Recorded {
     pub db_peak_connections: u32,
     /// Connections the database refused from the warm-up on.
     pub db_refusals: u64,
+    /// The scrapes, when the run asked for them.
+    pub scrapes: Option<Scrapes>,
 }
 
 #[cfg(test)]

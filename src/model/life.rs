@@ -178,7 +178,7 @@ impl Simulation<'_> {
         let wait = now - r.entered;
         // The hold, and whether holds of its kind end in the order they start.
         let (hold, in_order) = if r.job == NOT_A_JOB {
-            self.recorder.acquired(now, wait, r.arrival);
+            self.recorder.acquired(now, wait, r.arrival, instance as usize);
             let w = &mut self.workloads[r.workload as usize];
             let class = &self.classes[r.class as usize];
             // Drawn at acquire time with the class's *current* hold distribution: the

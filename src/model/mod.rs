@@ -154,6 +154,9 @@ pub struct RunOptions<'a> {
     pub timeline_sink: Option<&'a mut dyn RowSink<Bucket>>,
     /// Polled every few million events; returning true stops the run.
     pub should_stop: Option<&'a dyn Fn() -> bool>,
+    /// Scrape the state every this long, as Prometheus would, into
+    /// [`RunResult::scrapes`] (for alert rules and the OpenMetrics export).
+    pub scrape_interval: Option<SimDuration>,
 }
 
 impl RunOptions<'_> {
@@ -167,6 +170,7 @@ impl RunOptions<'_> {
             pool_sink: None,
             timeline_sink: None,
             should_stop: None,
+            scrape_interval: None,
         }
     }
 }
@@ -523,6 +527,10 @@ impl<'s> Simulation<'s> {
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
     pub fn run(mut self, mut opts: RunOptions<'_>) -> Result<RunResult, SimError> {
         const POLL_EVERY: u64 = 1 << 22;
+        if let Some(interval) = opts.scrape_interval {
+            let db = &self.scenario.database;
+            self.recorder.scrape_every(interval, (db.max_connections, db.usable()));
+        }
         // Rows of closed buckets go to their sinks in batches of about this
         // many: few enough that the rows waiting are a small, fixed amount of
         // memory (a day of 1-minute buckets is 1,440 timeline rows, ~330 KB,
@@ -611,6 +619,9 @@ impl<'s> Simulation<'s> {
             fleet,
             instances: pool_instances(self.scenario),
             pool_rows: rec.pool_rows,
+            scrapes: rec.scrapes,
+            alerts: None,
+            annotations: Vec::new(),
         })
     }
 
@@ -624,6 +635,11 @@ impl<'s> Simulation<'s> {
     #[cold]
     #[inline(never)]
     fn start_peaks(&mut self, observed: bool) {
+        if let Some(warmup) = self.peaks_from
+            && observed
+        {
+            self.recorder.warmup_reached(warmup);
+        }
         self.peaks_from = None;
         self.stop_at = self.end;
         let level = |x: u32| if observed { x } else { 0 };
@@ -694,7 +710,7 @@ impl<'s> Simulation<'s> {
     fn report(&mut self, instance: u32) {
         self.recorder.pool_level(self.now, self.used_total, self.waiting_total, self.max_total);
         let c = &self.copies[instance as usize];
-        self.recorder.instance_level(instance as usize, c.in_use, c.idle_count(), c.waiting);
+        self.recorder.instance_level(instance as usize, c.in_use, c.idle_count(), c.waiting, c.max_size);
     }
 
     /// Opens `min_idle` connections of every active pool copy and schedules the

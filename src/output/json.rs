@@ -52,6 +52,18 @@ pub fn summary_value(r: &RunResult) -> Value {
             out.insert("client".into(), serde_json::to_value(c).unwrap_or(Value::Null));
         }
         out.insert("warnings".into(), serde_json::to_value(&f.warnings).unwrap_or(Value::Null));
+        if let Some(a) = &r.alerts {
+            // Keyed by alert name, so expectations can address `alerts.PoolWaiting.lead_time_s`.
+            let rules = a.rules.iter().map(|f| (f.alert.clone(), serde_json::to_value(f).unwrap_or(Value::Null)));
+            let mut m = serde_json::Map::new();
+            for (name, mut v) in rules {
+                if let Value::Object(o) = &mut v {
+                    o.shift_remove("alert");
+                }
+                m.insert(name, v);
+            }
+            out.insert("alerts".into(), Value::Object(m));
+        }
     }
     if let (Value::Object(out), Some(t)) = (&mut v, &r.theory) {
         // `applies` first, so a reader sees at once whether the figures below exist.

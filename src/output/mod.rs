@@ -4,9 +4,11 @@
 //! Floats are written in a fixed format (three decimals) so the same result is
 //! always the same bytes.
 
+pub mod alerts;
 pub mod compare;
 pub mod csv;
 pub mod json;
+pub mod openmetrics;
 pub mod sweep;
 
 /// Rounds to three decimals, the precision of every float we write.

@@ -802,6 +802,9 @@ mod tests {
             },
             instances,
             pool_rows,
+            scrapes: None,
+            alerts: None,
+            annotations: Vec::new(),
         }
     }
 

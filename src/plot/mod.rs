@@ -846,6 +846,9 @@ mod tests {
             fleet: Default::default(),
             instances: Vec::new(),
             pool_rows: Vec::new(),
+            scrapes: None,
+            alerts: None,
+            annotations: Vec::new(),
         }
     }
 

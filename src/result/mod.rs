@@ -8,18 +8,23 @@
 //! `output`, `plot` and `check` depend on it and never on the code that runs
 //! simulations.
 
+mod alerts;
 mod compare;
 mod fleet;
 mod requests;
 mod run;
+mod scrape;
+pub mod series;
 pub mod stats;
 mod sweep;
 mod timeline;
 
+pub use alerts::{AlertEpisode, AlertFigures, Alerts, Annotation, AnnotationKind};
 pub use compare::{Comparison, FigureRow};
 pub use fleet::{ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, WorkerSummary};
 pub use requests::{Outcome, RequestRecord, RequestSink};
 pub use run::{Percentiles, Prediction, RequestCounts, RunMeta, RunResult, Stats, Summary, Theory};
+pub use scrape::{CopySample, FleetSample, HISTOGRAM_LE_S, HistogramSample, Scrapes};
 pub use stats::Estimate;
 pub use sweep::{Row, Shard, Table};
 pub use timeline::{Bucket, PoolInstance, PoolRow, RowSink, TIMELINE_COLUMNS};

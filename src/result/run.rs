@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Bucket, FleetSummary, PoolInstance, PoolRow};
+use super::{Alerts, Annotation, Bucket, FleetSummary, PoolInstance, PoolRow, Scrapes};
 
 /// p50/p95/p99 of a set of durations, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -134,6 +134,13 @@ pub struct RunResult {
     /// One row per bucket and pool copy (`pools.csv`); empty when the run
     /// handed them to a [`RowSink`](super::RowSink) instead.
     pub pool_rows: Vec<PoolRow>,
+    /// What Prometheus would have scraped, when the run was asked to scrape.
+    pub scrapes: Option<Scrapes>,
+    /// What the alert rules did, when the run had rules.
+    pub alerts: Option<Alerts>,
+    /// Marks on the time axis: the scenario's timed events and the alerts' firing
+    /// and resolving, by time.
+    pub annotations: Vec<Annotation>,
 }
 
 /// What queueing theory predicts for a scenario, in the summary's units.

@@ -81,6 +81,19 @@ pub struct Scenario {
     pub expect: Vec<expect::Expectation>,
     /// A sweep stored with the scenario (`sweep:`), run by `sim sweep`.
     pub sweep: Option<sweep::SweepSpec>,
+    /// Alert rules evaluated over the run's scraped series (`alerts:`).
+    pub alerts: Option<AlertsSpec>,
+}
+
+/// Prometheus alerting rules and how the run is scraped and evaluated for them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertsSpec {
+    /// Time between scrapes of the simulated state.
+    pub scrape_interval: SimDuration,
+    /// Evaluation interval of the groups that set none.
+    pub evaluation_interval: SimDuration,
+    /// The rule groups, in file order.
+    pub groups: Vec<crate::alerts::RuleGroup>,
 }
 
 /// The database server.
@@ -397,6 +410,44 @@ pub enum Change {
         /// Only this pool's connections (`None`: any pool).
         pool: Option<PoolId>,
     },
+}
+
+impl Change {
+    /// A short label for figures and reports, in the scenario's words:
+    /// `request.hold = 100ms`, `start_job warehouse-sync`, `fleet.pods = 30`.
+    pub fn label(&self, s: &Scenario) -> String {
+        let class = |c: &ClassId| {
+            let name = &s.classes[c.0 as usize].name;
+            if s.classes.len() == 1 && name == "request" { "request".to_string() } else { format!("classes.{name}") }
+        };
+        let pool = |p: &PoolId| {
+            let name = &s.pools[p.0 as usize].name;
+            if s.pools.len() == 1 && name == "pool" { "pool".to_string() } else { format!("pools.{name}") }
+        };
+        let dist = |d: &Dist| match d.constant_value() {
+            Some(v) => v.to_string(),
+            None => format!("{} (mean {})", d.name(), SimDuration::from_secs_f64(d.mean_secs())),
+        };
+        match self {
+            Change::Hold(c, d) => format!("{}.hold = {}", class(c), dist(d)),
+            Change::Overhead(c, d) => format!("{}.overhead = {}", class(c), dist(d)),
+            Change::ClassPool(c, p) => format!("{}.pool = {}", class(c), s.pools[p.0 as usize].name),
+            Change::MaxSize(p, n) => format!("{}.max_size = {n}", pool(p)),
+            Change::AcquireTimeout(p, d) => {
+                let d = if *d == SimDuration::MAX { "never".to_string() } else { d.to_string() };
+                format!("{}.acquire_timeout = {d}", pool(p))
+            }
+            Change::Rate(w, r) => format!("workload.{}.rate = {r}/s", s.workloads[w.0 as usize].name),
+            Change::Pods(n) => format!("fleet.pods = {n}"),
+            Change::StartJob(j) => format!("start_job {}", s.jobs[j.0 as usize].name),
+            Change::StopJob(j) => format!("stop_job {}", s.jobs[j.0 as usize].name),
+            Change::ClosePool(p) => format!("close_pool {}", s.pools[p.0 as usize].name),
+            Change::KillConnections { count, pool } => match pool {
+                Some(p) => format!("kill_connections {count} of {}", s.pools[p.0 as usize].name),
+                None => format!("kill_connections {count}"),
+            },
+        }
+    }
 }
 
 impl Scenario {

@@ -3,7 +3,7 @@
 use super::ast::{BinOp, ExprKind};
 use super::*;
 use crate::alerts::series::{Labels, STALE_NAN, Series, SeriesStore};
-use crate::alerts::{KnownMetric, MetricKind, proposed_metrics};
+use crate::alerts::{KnownMetric, MetricKind, known_metrics};
 
 /// `(metric name, labels, samples)`.
 type SeriesSpec<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [(i64, f64)]);
@@ -96,7 +96,7 @@ fn promql_accepts_the_documented_forms() {
         let r = if ok.contains("absent_metric_guard") {
             parse_expr(ok, None)
         } else {
-            parse_expr(ok, Some(&proposed_metrics()))
+            parse_expr(ok, Some(&known_metrics()))
         };
         assert!(r.is_ok(), "{ok}: {r:?}");
     }
@@ -104,7 +104,7 @@ fn promql_accepts_the_documented_forms() {
 
 #[test]
 fn promql_every_refusal_is_located_and_says_what_is_supported() {
-    let metrics = proposed_metrics();
+    let metrics = known_metrics();
     let cases: &[(&str, usize, &str)] = &[
         ("", 0, "the expression is empty"),
         (
@@ -125,9 +125,9 @@ fn promql_every_refusal_is_located_and_says_what_is_supported() {
             "`db_pool_acquire_seconds` is a histogram: select `db_pool_acquire_seconds_bucket`",
         ),
         (
-            "db_pool_used_size{pol=\"a\"}",
+            "db_pool_used_size{poool=\"a\"}",
             18,
-            "metric `db_pool_used_size` has no label `pol` (did you mean `pool`?); its labels: pool",
+            "metric `db_pool_used_size` has no label `poool` (did you mean `pool`?); its labels: pool, instance, pod, worker",
         ),
         ("db_connections_open{pool=\"a\"}", 20, "metric `db_connections_open` has no label `pool`; it has no labels"),
         (
@@ -487,7 +487,7 @@ mod fuzz {
             if let Ok(e) = parse_expr(&src, None) {
                 let _ = eval(&e, &st, 15_000, DEFAULT_LOOKBACK_MS);
             }
-            let _ = parse_expr(&src, Some(&proposed_metrics()));
+            let _ = parse_expr(&src, Some(&known_metrics()));
         }
 
         #[test]

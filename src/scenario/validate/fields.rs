@@ -17,6 +17,8 @@ use std::path::Path;
 pub(crate) struct Ctx<'a> {
     pub(crate) issues: Vec<Issue>,
     pub(crate) base_dir: Option<&'a Path>,
+    /// The file's text, for exact columns inside embedded languages (alert expressions).
+    pub(crate) src: Option<&'a str>,
 }
 
 impl Ctx<'_> {

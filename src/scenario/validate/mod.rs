@@ -12,6 +12,7 @@
 //! `fields.rs`. This file holds the top level: [`from_str`], `--set` overrides,
 //! the assembly of a [`Scenario`] and the size limits checked before a run.
 
+mod alerts;
 mod class;
 mod client;
 mod database;
@@ -33,6 +34,7 @@ use super::yaml::{self, Node, Pos, Value};
 use super::{Change, DatabaseSpec, FleetSpec, Issue, Routing, Scenario, ScenarioError, WorkloadKind};
 use crate::engine::SimDuration;
 use crate::workload::Dist;
+use alerts::alerts;
 use class::{class, classes};
 use client::client;
 use database::database;
@@ -94,6 +96,7 @@ const TOP_KEYS: &[&str] = &[
     "events",
     "expect",
     "sweep",
+    "alerts",
 ];
 
 /// Parses, applies overrides to, and validates scenario text. `file` names the
@@ -107,7 +110,7 @@ pub fn from_str(
     let invalid = |issues: Vec<Issue>| ScenarioError::Invalid { file: file.to_string(), issues };
     let mut root =
         yaml::parse(src).map_err(|e| invalid(vec![Issue { pos: e.pos, path: e.path, message: e.message }]))?;
-    let mut ctx = Ctx { issues: Vec::new(), base_dir };
+    let mut ctx = Ctx { issues: Vec::new(), base_dir, src: Some(src) };
     for (key, value) in overrides {
         apply_override(&mut ctx, &mut root, key, value);
     }
@@ -287,6 +290,10 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         Some((n, p)) => super::sweep::parse(ctx, n, &p).map(Some),
         None => Some(None),
     };
+    let alerts = match f.get("alerts") {
+        Some((n, p)) => alerts(ctx, n, &p).map(Some),
+        None => Some(None),
+    };
     let (Some(name), Some(seed), Some(duration), Some(bucket), Some(warmup), Some(database), Some(mut fleet)) =
         (name, seed, duration, bucket, warmup, database, fleet)
     else {
@@ -301,7 +308,8 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         Some(expect),
         Some(sweep),
         Some(client),
-    ) = (pools, classes, workloads, jobs, changes, expect, sweep, client)
+        Some(alerts),
+    ) = (pools, classes, workloads, jobs, changes, expect, sweep, client, alerts)
     else {
         return None;
     };
@@ -327,6 +335,7 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         changes,
         expect,
         sweep,
+        alerts,
     };
     check_size(ctx, &s, &f);
     Some(s)
