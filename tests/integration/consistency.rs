@@ -408,18 +408,31 @@ fn check(run: &str, f: &Files) -> String {
     if let Some(usable) = figure(s, "database.usable_connections") {
         c.within("database.peak_connections (usable)", num("database.peak_connections"), 0.0, usable);
     }
-    // The mean of connections in use covers the whole run: the buckets' means
-    // weighted by their true widths (a bucket at the end of a run that ends
-    // on a boundary has none). Each mean is written to 3 decimals, so their
-    // weighted mean is off by at most the same half unit, and the summary's
-    // own rounding adds another.
-    let area: f64 = f
-        .timeline
-        .iter()
-        .map(|b| b.get("db_pool_used_size_mean") * (end.min(b.t + width).saturating_sub(b.t)) as f64 / 1e9)
-        .sum();
-    if end > 0 {
-        c.near("pool_used_mean", num("pool_used_mean"), area / (end as f64 / 1e9), 2.0 * JSON_ROUNDING);
+    // The mean of connections in use covers [warmup, end), like the other
+    // figures: the buckets' means weighted by the part of their true widths
+    // inside it (a bucket at the end of a run that ends on a boundary has
+    // none). Each mean is written to 3 decimals, so their weighted mean is off
+    // by at most the same half unit, and the summary's own rounding adds
+    // another. A bucket the warm-up cuts in two is known only as a whole: its
+    // part after the warm-up held between 0 and the bucket's maximum, at worst.
+    if end > warmup {
+        let span = (end - warmup) as f64 / 1e9;
+        let (mut lo, mut hi) = (0.0, 0.0);
+        for b in &f.timeline {
+            let (from, to) = (b.t.max(warmup), end.min(b.t + width));
+            let inside = to.saturating_sub(from) as f64 / 1e9;
+            if b.t >= warmup {
+                lo += b.get("db_pool_used_size_mean") * inside;
+                hi += b.get("db_pool_used_size_mean") * inside;
+            } else {
+                hi += b.get("db_pool_used_size_max") * inside;
+            }
+        }
+        let slack = 2.0 * JSON_ROUNDING;
+        c.within("pool_used_mean", num("pool_used_mean"), lo / span - slack, hi / span + slack);
+        if warmup % width == 0 {
+            c.near("pool_used_mean", num("pool_used_mean"), lo / span, slack);
+        }
     }
 
     // Acquire timeouts: a counter from t = 0 (warm-up included), the

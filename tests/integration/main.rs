@@ -1,5 +1,6 @@
 //! The integration test binary: one binary, one module per layer.
 
+mod alerts;
 mod analytic;
 mod analyze_cli;
 mod bench;
