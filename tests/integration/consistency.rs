@@ -430,7 +430,7 @@ fn check(run: &str, f: &Files) -> String {
         }
         let slack = 2.0 * JSON_ROUNDING;
         c.within("pool_used_mean", num("pool_used_mean"), lo / span - slack, hi / span + slack);
-        if warmup % width == 0 {
+        if warmup.is_multiple_of(width) {
             c.near("pool_used_mean", num("pool_used_mean"), lo / span, slack);
         }
     }
