@@ -66,10 +66,19 @@ poolsim_line=$(median "${poolsim_lines[@]}")
 handloop_line=$(median "${handloop_lines[@]}")
 simpy_line=$(median "${simpy_lines[@]}")
 
+echo "machine   $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "median of $runs interleaved runs each:"
 echo "$poolsim_line"
 echo "$handloop_line"
 echo "$simpy_line"
 p=$(rate "$poolsim_line"); h=$(rate "$handloop_line"); s=$(rate "$simpy_line")
 awk -v p="$p" -v h="$h" -v s="$s" 'BEGIN {
-  printf "ratio     poolsim / hand loop = %.2f, poolsim / SimPy = %.0f (requests per CPU-second)\n", p / h, p / s }'
+  printf "ratio     poolsim / hand loop = %.2f, poolsim / SimPy = %.0f (medians, requests per CPU-second)\n", p / h, p / s }'
+# The ratio of each pair run back to back (the same machine state for both):
+# how much it moves is the honest error bar of the medians above.
+pairs=()
+for i in "${!poolsim_lines[@]}"; do
+  pairs+=("$(awk -v p="$(rate "${poolsim_lines[$i]}")" -v h="$(rate "${handloop_lines[$i]}")" 'BEGIN { printf "%.2f", p / h }')")
+done
+printf '%s\n' "${pairs[@]}" | sort -n | awk '{ r[NR] = $1 } END {
+  printf "pairs     poolsim / hand loop run back to back: median %.2f, from %.2f to %.2f over %d pairs\n", r[int((NR + 1) / 2)], r[1], r[NR], NR }'
