@@ -17,7 +17,9 @@ mod sweep;
 mod timeline;
 
 pub use compare::{Comparison, FigureRow};
-pub use fleet::{ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, WorkerSummary};
+pub use fleet::{
+    ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, PoolerSummary, WorkerSummary,
+};
 pub use requests::{Outcome, RequestRecord, RequestSink};
 pub use run::{Percentiles, Prediction, RequestCounts, RunMeta, RunResult, Stats, Summary, Theory};
 pub use stats::Estimate;

@@ -583,6 +583,9 @@ fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: 
                 match pool.on_refused {
                     crate::scenario::OnRefused::Fail => "fail, so requests fail at once",
                     crate::scenario::OnRefused::Wait => "wait, so requests wait for a free slot",
+                    crate::scenario::OnRefused::FailOpener => "fail_opener, so the requests that open fail at once",
+                    crate::scenario::OnRefused::Retry =>
+                        "retry, so requests wait while the pool retries after a backoff",
                 }
             ),
         });

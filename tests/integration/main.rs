@@ -15,6 +15,7 @@ mod golden;
 mod incident;
 mod invalid;
 mod layers;
+mod libraries;
 mod properties;
 mod sweep;
 mod theory;

@@ -1,12 +1,23 @@
 //! `pool:` and `pools:`: the connection pools, and pool references by name.
+//!
+//! A pool's settings come from three places, first found wins: the key
+//! written in the file, the `library:` preset (`library.rs`), poolsim's own
+//! default. poolsim's defaults are those of every pool before presets existed,
+//! so a file without the new keys runs exactly as before.
 
-use super::fields::{Ctx, Fields, choice, fields, named_list, opt_never, p_name, p_timeout, p_uint, resolve};
+use super::fields::{
+    Ctx, Fields, choice, fields, named_list, opt_never, p_duration, p_name, p_positive_duration, p_probability,
+    p_timeout, p_uint, resolve, scalar,
+};
+use super::library::{LIBRARIES, Preset, THREAD_WAKE_UP, preset};
 use super::{DEFAULT_ACQUIRE_TIMEOUT, MAX_POOL_SIZE};
+use crate::engine::SimDuration;
 use crate::scenario::yaml::Node;
-use crate::scenario::{OnRefused, PoolId, PoolSpec, Scope};
+use crate::scenario::{Handoff, OnRefused, OverflowClose, PoolId, PoolSpec, Reconnect, Reuse, Scope};
 
 pub(super) const POOL_KEYS: &[&str] = &[
     "name",
+    "library",
     "scope",
     "max_size",
     "min_idle",
@@ -16,7 +27,30 @@ pub(super) const POOL_KEYS: &[&str] = &[
     "max_lifetime",
     "leak_detection_threshold",
     "on_refused",
+    "reconnect_delay",
+    "reconnect_backoff",
+    "reconnect_max_delay",
+    "reconnect_jitter",
+    "reconnect_timeout",
+    "reuse",
+    "open_concurrency",
+    "handoff",
+    "wake_up_time",
+    "overflow_close",
+    "reset_on_release",
 ];
+
+const ON_REFUSED: &[(&str, OnRefused)] = &[
+    ("fail", OnRefused::Fail),
+    ("wait", OnRefused::Wait),
+    ("fail_opener", OnRefused::FailOpener),
+    ("retry", OnRefused::Retry),
+];
+
+/// The backoff of `on_refused: retry` without a preset that gives one:
+/// psycopg_pool's (1 s, x2, no jitter here, no end).
+const DEFAULT_RECONNECT: Reconnect =
+    Reconnect { delay: SimDuration::from_secs(1), backoff: 2.0, max_delay: None, jitter: 0.0, timeout: None };
 
 /// A pool; `fixed_name` is set for the single-pool format's `pool:` block.
 pub(super) fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&str>) -> Option<PoolSpec> {
@@ -26,39 +60,120 @@ pub(super) fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&s
         Some(n) => Some(n.to_string()),
         None => f.req(ctx, "name", "name: app").and_then(|(n, p)| p_name(ctx, n, &p, "pool")),
     };
+    let library = match f.get("library") {
+        Some((n, p)) => choice(ctx, n, &p, LIBRARIES).map(Some),
+        None => Some(None),
+    };
+    // A library that is misspelt gives no preset: its keys are then checked
+    // against poolsim's defaults, which may add a message or two but never a
+    // wrong one about the preset.
+    let pre: Option<Preset> = library.flatten().map(preset);
     let scope = match f.get("scope") {
         Some((n, p)) => {
             choice(ctx, n, &p, &[("worker", Scope::Worker), ("pod", Scope::Pod), ("shared", Scope::Shared)])
         }
         None => Some(Scope::Worker),
     };
-    let max_size = f
-        .req(ctx, "max_size", "max_size: 10")
-        .and_then(|(n, p)| p_uint(ctx, n, &p, 1, MAX_POOL_SIZE, "connections in the pool"));
-    let min_idle = match f.get("min_idle") {
-        Some((n, p)) => p_uint(ctx, n, &p, 0, MAX_POOL_SIZE, "connections kept open").map(|v| (v, Some((n, p)))),
-        None => Some((0, None)),
+    let max_at = f.get("max_size");
+    let max_size = match &max_at {
+        Some((n, p)) => p_uint(ctx, n, p, 1, MAX_POOL_SIZE, "connections in the pool").map(Some),
+        // A preset gives a size (or takes it from min_idle); without one it is asked for.
+        None if pre.is_some() => Some(pre.and_then(|p| p.max_size)),
+        None => {
+            f.req(ctx, "max_size", "max_size: 10");
+            None
+        }
+    };
+    let min_at = f.get("min_idle");
+    let min_idle = match &min_at {
+        Some((n, p)) => p_uint(ctx, n, p, 0, MAX_POOL_SIZE, "connections kept open").map(Some),
+        None => Some(match pre {
+            Some(p) => p.min_idle,
+            None => Some(0),
+        }),
     };
     let max_overflow = match f.get("max_overflow") {
         Some((n, p)) => p_uint(ctx, n, &p, 0, MAX_POOL_SIZE, "extra connections above max_size"),
-        None => Some(0),
+        None => Some(pre.map_or(0, |p| p.max_overflow)),
     };
     let acquire_timeout = match f.get("acquire_timeout") {
         Some((n, p)) => p_timeout(ctx, n, &p),
-        None => Some(DEFAULT_ACQUIRE_TIMEOUT),
+        None => Some(pre.map_or(DEFAULT_ACQUIRE_TIMEOUT, |p| p.acquire_timeout)),
     };
-    let idle_timeout = opt_never(ctx, &f, "idle_timeout");
-    let max_lifetime = opt_never(ctx, &f, "max_lifetime");
+    let or_preset = |ctx: &mut Ctx, key: &str, from: fn(&Preset) -> Option<SimDuration>| match f.get(key) {
+        Some(_) => opt_never(ctx, &f, key),
+        None => Some(pre.as_ref().and_then(from)),
+    };
+    let idle_timeout = or_preset(ctx, "idle_timeout", |p| p.idle_timeout);
+    let max_lifetime = or_preset(ctx, "max_lifetime", |p| p.max_lifetime);
     let leak = opt_never(ctx, &f, "leak_detection_threshold");
     let on_refused = match f.get("on_refused") {
-        Some((n, p)) => choice(ctx, n, &p, &[("fail", OnRefused::Fail), ("wait", OnRefused::Wait)]),
-        None => Some(OnRefused::Fail),
+        Some((n, p)) => choice(ctx, n, &p, ON_REFUSED),
+        None => Some(pre.map_or(OnRefused::Fail, |p| p.on_refused)),
     };
-    let (max_size, (min_idle, min_at)) = (max_size?, min_idle?);
-    if let Some((n, p)) = min_at
-        && min_idle > max_size
-    {
-        ctx.err(n.pos, &p, format!("min_idle ({min_idle}) cannot exceed max_size ({max_size})"));
+    let reuse = match f.get("reuse") {
+        Some((n, p)) => choice(ctx, n, &p, &[("lifo", Reuse::Lifo), ("fifo", Reuse::Fifo)]),
+        None => Some(pre.map_or(Reuse::Lifo, |p| p.reuse)),
+    };
+    let open_concurrency = match f.get("open_concurrency") {
+        Some((n, _)) if n.as_scalar() == Some("unlimited") => Some(None),
+        Some((n, p)) => {
+            p_uint(ctx, n, &p, 1, MAX_POOL_SIZE, "connections opened at once, or `unlimited`").map(|v| Some(v as u32))
+        }
+        None => Some(pre.and_then(|p| p.open_concurrency)),
+    };
+    let handoff = handoff(ctx, &f, pre.map(|p| p.handoff));
+    let overflow_close = match f.get("overflow_close") {
+        Some((n, p)) => choice(
+            ctx,
+            n,
+            &p,
+            &[("on_release", OverflowClose::OnRelease), ("when_idle_full", OverflowClose::WhenIdleFull)],
+        ),
+        None => Some(pre.map_or(OverflowClose::OnRelease, |p| p.overflow_close)),
+    };
+    let reset_on_release = match f.get("reset_on_release") {
+        Some((n, _)) if n.as_scalar() == Some("none") => Some(None),
+        Some((n, p)) => p_duration(ctx, n, &p).map(Some),
+        None => Some(pre.and_then(|p| p.reset_on_release)),
+    };
+    let reconnect = reconnect(ctx, &f, on_refused, pre.as_ref(), acquire_timeout);
+
+    let (max_size, min_idle) = (max_size?, min_idle?);
+    // The two defaults that follow another setting: psycopg_pool's max_size is
+    // its min_size, HikariCP's minimumIdle its maximumPoolSize.
+    let (max_size, min_idle) = match (max_size, min_idle) {
+        (Some(m), Some(i)) => (m, i),
+        (None, Some(0)) => {
+            // psycopg_pool: "if min_size is 0 max_size must be greater than 0".
+            let (pos, p) = min_at.map_or((f.pos, path.to_string()), |(n, p)| (n.pos, p));
+            ctx.err(pos, &p, "with min_idle 0 give max_size: psycopg_pool's max_size defaults to its min_size");
+            return None;
+        }
+        (None, Some(i)) => (i, i),
+        (Some(m), None) => (m, m),
+        (None, None) => return None,
+    };
+    if min_idle > max_size {
+        // Located at what was written: the min_idle, else the max_size that a
+        // preset's min_idle exceeds, else the library itself.
+        let (pos, p) = match (&min_at, &max_at, f.get("library")) {
+            (Some((n, p)), _, _) => (n.pos, p.clone()),
+            (None, Some((n, p)), _) => (n.pos, p.clone()),
+            (None, None, Some((n, p))) => (n.pos, p),
+            _ => (f.pos, path.to_string()),
+        };
+        let lib = library.flatten();
+        let why = match (lib, pre) {
+            (Some(l), Some(p)) if min_at.is_none() => format!(
+                "; min_idle is {}'s default min_size {min_idle}, and {} too: set min_idle as well",
+                l.as_str(),
+                p.min_above_max
+            ),
+            (Some(l), Some(p)) if !p.min_above_max.is_empty() => format!(" ({}: {})", l.as_str(), p.min_above_max),
+            _ => String::new(),
+        };
+        ctx.err(pos, &p, format!("min_idle ({min_idle}) cannot exceed max_size ({max_size}){why}"));
         return None;
     }
     Some(PoolSpec {
@@ -72,7 +187,115 @@ pub(super) fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&s
         max_lifetime: max_lifetime?,
         leak_detection_threshold: leak?,
         on_refused: on_refused?,
+        library: library?,
+        reuse: reuse?,
+        open_concurrency: open_concurrency?,
+        handoff: handoff?,
+        reconnect: reconnect?,
+        overflow_close: overflow_close?,
+        reset_on_release: reset_on_release?,
     })
+}
+
+/// `handoff` and `wake_up_time`: the latter only goes with `wake_up`.
+fn handoff(ctx: &mut Ctx, f: &Fields, preset: Option<Handoff>) -> Option<Handoff> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Kind {
+        Direct,
+        WakeUp,
+    }
+    let kind = match f.get("handoff") {
+        Some((n, p)) => choice(ctx, n, &p, &[("direct", Kind::Direct), ("wake_up", Kind::WakeUp)])?,
+        None if matches!(preset, Some(Handoff::WakeUp(_))) => Kind::WakeUp,
+        None => Kind::Direct,
+    };
+    let time = match f.get("wake_up_time") {
+        Some((n, p)) if kind == Kind::Direct => {
+            ctx.err(n.pos, &p, "wake_up_time goes with `handoff: wake_up`; a direct hand-off has no wake-up");
+            None
+        }
+        Some((n, p)) => p_positive_duration(ctx, n, &p),
+        None => Some(match preset {
+            Some(Handoff::WakeUp(t)) => t,
+            _ => THREAD_WAKE_UP,
+        }),
+    };
+    match kind {
+        Kind::Direct => Some(Handoff::Direct),
+        Kind::WakeUp => time.map(Handoff::WakeUp),
+    }
+}
+
+/// The `reconnect_*` keys: the backoff of `on_refused: retry`, from the
+/// preset's where the file leaves them out.
+fn reconnect(
+    ctx: &mut Ctx,
+    f: &Fields,
+    on_refused: Option<OnRefused>,
+    pre: Option<&Preset>,
+    acquire_timeout: Option<SimDuration>,
+) -> Option<Option<Reconnect>> {
+    const KEYS: [&str; 5] =
+        ["reconnect_delay", "reconnect_backoff", "reconnect_max_delay", "reconnect_jitter", "reconnect_timeout"];
+    let retry = on_refused? == OnRefused::Retry;
+    if !retry {
+        let mut ok = true;
+        for key in KEYS {
+            if let Some((n, p)) = f.get(key) {
+                ctx.err(
+                    n.pos,
+                    &p,
+                    format!("{key} goes with `on_refused: retry` (the backoff between tries of a refused open)"),
+                );
+                ok = false;
+            }
+        }
+        return ok.then_some(None);
+    }
+    let base = pre.and_then(|p| p.reconnect).unwrap_or(DEFAULT_RECONNECT);
+    let delay = match f.get("reconnect_delay") {
+        Some((n, p)) => p_positive_duration(ctx, n, &p),
+        None => Some(base.delay),
+    };
+    let backoff = match f.get("reconnect_backoff") {
+        Some((n, p)) => {
+            scalar(ctx, n, &p, "a factor such as `2` or `1.5`").and_then(|(t, _)| match t.trim().parse::<f64>() {
+                Ok(v) if (1.0..=100.0).contains(&v) => Some(v),
+                _ => {
+                    ctx.err(
+                        n.pos,
+                        &p,
+                        format!("expected a factor from 1 to 100 (each wait is the last one times it), found `{t}`"),
+                    );
+                    None
+                }
+            })
+        }
+        None => Some(base.backoff),
+    };
+    let max_delay = match f.get("reconnect_max_delay") {
+        Some(_) => opt_never(ctx, f, "reconnect_max_delay"),
+        None => Some(match (pre, acquire_timeout) {
+            // HikariCP: min(10 s, connectionTimeout).
+            (Some(p), Some(t)) if p.max_delay_follows_timeout => base.max_delay.map(|m| m.min(t)),
+            _ => base.max_delay,
+        }),
+    };
+    let jitter = match f.get("reconnect_jitter") {
+        Some((n, p)) => p_probability(ctx, n, &p),
+        None => Some(base.jitter),
+    };
+    let timeout = match f.get("reconnect_timeout") {
+        Some(_) => opt_never(ctx, f, "reconnect_timeout"),
+        None => Some(base.timeout),
+    };
+    Some(Some(Reconnect {
+        delay: delay?,
+        backoff: backoff?,
+        max_delay: max_delay?,
+        jitter: jitter?,
+        timeout: timeout?,
+    }))
 }
 
 pub(super) fn pools(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<PoolSpec>> {
