@@ -79,7 +79,7 @@ pub(super) fn preset(lib: Library) -> Preset {
             handoff: Handoff::Direct,
             overflow_close: OverflowClose::OnRelease,
             reset_on_release: Some(SimDuration::ZERO),
-            min_above_max: "asyncpg raises ValueError('min_size is greater than max_size')",
+            min_above_max: "asyncpg itself raises ValueError('min_size is greater than max_size')",
         },
         // SQLAlchemy 2.1.9, pool/impl.py QueuePool: pool_size=5,
         // max_overflow=10, timeout=30, use_lifo=False (FIFO reuse); no idle
@@ -152,7 +152,7 @@ pub(super) fn preset(lib: Library) -> Preset {
             handoff: Handoff::Direct,
             overflow_close: OverflowClose::OnRelease,
             reset_on_release: None,
-            min_above_max: "psycopg_pool raises ValueError('max_size must be greater or equal than min_size')",
+            min_above_max: "psycopg_pool itself raises ValueError('max_size must be greater or equal than min_size')",
         },
         // HikariCP 2.7.9, HikariConfig: maximumPoolSize 10, minimumIdle =
         // maximumPoolSize, connectionTimeout 30 s, idleTimeout 10 min,

@@ -77,8 +77,10 @@ pub(super) fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&s
     let max_at = f.get("max_size");
     let max_size = match &max_at {
         Some((n, p)) => p_uint(ctx, n, p, 1, MAX_POOL_SIZE, "connections in the pool").map(Some),
-        // A preset gives a size (or takes it from min_idle); without one it is asked for.
+        // A preset gives a size (or takes it from min_idle); without one it is
+        // asked for (unless the library is misspelt: that is the message).
         None if pre.is_some() => Some(pre.and_then(|p| p.max_size)),
+        None if f.get("library").is_some() => None,
         None => {
             f.req(ctx, "max_size", "max_size: 10");
             None
@@ -165,11 +167,9 @@ pub(super) fn pool(ctx: &mut Ctx, node: &Node, path: &str, fixed_name: Option<&s
         };
         let lib = library.flatten();
         let why = match (lib, pre) {
-            (Some(l), Some(p)) if min_at.is_none() => format!(
-                "; min_idle is {}'s default min_size {min_idle}, and {} too: set min_idle as well",
-                l.as_str(),
-                p.min_above_max
-            ),
+            (Some(l), Some(p)) if min_at.is_none() => {
+                format!(": {min_idle} is {}'s default min_size, and {}; set min_idle too", l.as_str(), p.min_above_max)
+            }
             (Some(l), Some(p)) if !p.min_above_max.is_empty() => format!(" ({}: {})", l.as_str(), p.min_above_max),
             _ => String::new(),
         };
@@ -314,5 +314,186 @@ pub(super) fn pool_ref(ctx: &mut Ctx, f: &Fields, pools: Option<&[String]>) -> O
             }
             None => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::SimDuration;
+    use crate::scenario::validate::from_str;
+    use crate::scenario::{Handoff, Issue, Library, OnRefused, OverflowClose, PoolSpec, Reconnect, Reuse};
+
+    fn pool(keys: &str) -> PoolSpec {
+        let src = format!("name: t\npool: {{{keys}}}\nrequest: {{hold: 1s}}\nworkload:\n  - burst: {{count: 1}}\n");
+        from_str(&src, "t.yaml", None, &[]).unwrap_or_else(|e| panic!("{e}")).pools.remove(0)
+    }
+
+    fn issues(keys: &str) -> Vec<Issue> {
+        let src = format!("name: t\npool: {{{keys}}}\nrequest: {{hold: 1s}}\nworkload:\n  - burst: {{count: 1}}\n");
+        match from_str(&src, "t.yaml", None, &[]) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.issues().to_vec(),
+        }
+    }
+
+    const fn s(n: u64) -> SimDuration {
+        SimDuration::from_secs(n)
+    }
+
+    #[test]
+    fn without_a_library_every_pool_keeps_poolsim_s_defaults() {
+        let p = pool("max_size: 5");
+        assert_eq!(p, PoolSpec::basic("pool", 5, s(30)));
+        // And its debug text (the scenario hash) is what it was before presets existed.
+        assert!(!format!("{p:?}").contains("reuse"));
+    }
+
+    #[test]
+    fn asyncpg_resolves_to_its_create_pool_defaults() {
+        let p = pool("library: asyncpg");
+        assert_eq!((p.max_size, p.min_idle, p.max_overflow), (10, 10, 0));
+        assert_eq!((p.acquire_timeout, p.idle_timeout, p.max_lifetime), (SimDuration::MAX, Some(s(300)), None));
+        assert_eq!(
+            (p.on_refused, p.reuse, p.open_concurrency, p.handoff),
+            (OnRefused::Fail, Reuse::Lifo, None, Handoff::Direct)
+        );
+        assert_eq!((p.reset_on_release, p.library), (Some(SimDuration::ZERO), Some(Library::Asyncpg)));
+    }
+
+    #[test]
+    fn sqlalchemy_resolves_to_queue_pool_s_defaults() {
+        let p = pool("library: sqlalchemy");
+        assert_eq!((p.max_size, p.min_idle, p.max_overflow), (5, 0, 10));
+        assert_eq!((p.acquire_timeout, p.idle_timeout, p.max_lifetime), (s(30), None, None));
+        assert_eq!((p.on_refused, p.reuse, p.open_concurrency), (OnRefused::FailOpener, Reuse::Fifo, None));
+        assert_eq!((p.handoff, p.overflow_close), (Handoff::WakeUp(SimDuration(100_000)), OverflowClose::WhenIdleFull));
+        assert_eq!(p.reset_on_release, None);
+    }
+
+    #[test]
+    fn node_postgres_and_its_alias_pg_resolve_to_pg_pool_s_defaults() {
+        let p = pool("library: node-postgres");
+        assert_eq!((p.max_size, p.min_idle, p.acquire_timeout, p.idle_timeout), (10, 0, SimDuration::MAX, Some(s(10))));
+        assert_eq!(
+            (p.on_refused, p.reuse, p.handoff, p.max_lifetime),
+            (OnRefused::Fail, Reuse::Lifo, Handoff::Direct, None)
+        );
+        let mut alias = pool("library: pg");
+        assert_eq!(alias.library, Some(Library::NodePostgres));
+        alias.library = p.library;
+        assert_eq!(alias, p);
+    }
+
+    #[test]
+    fn psycopg_resolves_to_its_pool_defaults_and_max_size_follows_min_idle() {
+        let p = pool("library: psycopg");
+        assert_eq!((p.max_size, p.min_idle, p.acquire_timeout), (4, 4, s(30)));
+        assert_eq!((p.idle_timeout, p.max_lifetime), (Some(s(600)), Some(s(3600))));
+        assert_eq!((p.on_refused, p.reuse, p.open_concurrency), (OnRefused::Retry, Reuse::Fifo, Some(1)));
+        let backoff = Reconnect { delay: s(1), backoff: 2.0, max_delay: None, jitter: 0.1, timeout: Some(s(300)) };
+        assert_eq!(p.reconnect, Some(backoff));
+        assert_eq!(
+            (pool("library: psycopg, min_idle: 8").max_size, pool("library: psycopg, max_size: 20").min_idle),
+            (8, 4)
+        );
+    }
+
+    #[test]
+    fn hikaricp_resolves_to_its_config_defaults_and_min_idle_follows_max_size() {
+        let p = pool("library: hikaricp");
+        assert_eq!((p.max_size, p.min_idle, p.acquire_timeout), (10, 10, s(30)));
+        assert_eq!((p.idle_timeout, p.max_lifetime), (Some(s(600)), Some(s(1800))));
+        assert_eq!((p.on_refused, p.reuse, p.open_concurrency), (OnRefused::Retry, Reuse::Lifo, Some(1)));
+        assert_eq!(p.handoff, Handoff::WakeUp(SimDuration(100_000)));
+        let r = p.reconnect.unwrap();
+        assert_eq!(
+            (r.delay, r.backoff, r.max_delay, r.jitter, r.timeout),
+            (SimDuration::from_millis(250), 1.5, Some(s(10)), 0.0, None)
+        );
+        assert_eq!(pool("library: hikaricp, max_size: 20").min_idle, 20);
+        // The backoff is capped at min(10 s, connectionTimeout).
+        let short = pool("library: hikaricp, acquire_timeout: 3s").reconnect.unwrap();
+        assert_eq!(short.max_delay, Some(s(3)));
+    }
+
+    #[test]
+    fn keys_written_beside_a_library_override_its_preset() {
+        let p = pool(
+            "library: sqlalchemy, max_size: 20, max_overflow: 0, acquire_timeout: 3s, reuse: lifo, \
+             handoff: direct, on_refused: fail, overflow_close: on_release, idle_timeout: 1m",
+        );
+        assert_eq!((p.max_size, p.max_overflow, p.acquire_timeout), (20, 0, s(3)));
+        assert_eq!(
+            (p.reuse, p.handoff, p.on_refused, p.overflow_close),
+            (Reuse::Lifo, Handoff::Direct, OnRefused::Fail, OverflowClose::OnRelease)
+        );
+        assert_eq!(p.idle_timeout, Some(s(60)));
+        let q = pool(
+            "library: psycopg, reconnect_delay: 2s, reconnect_jitter: 0, reconnect_timeout: never, open_concurrency: unlimited",
+        );
+        let r = q.reconnect.unwrap();
+        assert_eq!((r.delay, r.jitter, r.timeout, q.open_concurrency), (s(2), 0.0, None, None));
+        let w = pool("library: hikaricp, wake_up_time: 1ms, reset_on_release: 2ms");
+        assert_eq!(
+            (w.handoff, w.reset_on_release),
+            (Handoff::WakeUp(SimDuration::from_millis(1)), Some(SimDuration::from_millis(2)))
+        );
+    }
+
+    #[test]
+    fn a_preset_s_min_idle_above_max_size_is_refused_as_the_library_refuses_it() {
+        // asyncpg's min_size defaults to 10: max_size 5 alone is its ValueError.
+        let i = issues("library: asyncpg, max_size: 5");
+        assert_eq!(i[0].path, "pool.max_size");
+        assert!(i[0].message.contains("min_idle (10) cannot exceed max_size (5)"), "{i:?}");
+        assert!(
+            i[0].message.contains("min_size is greater than max_size") && i[0].message.contains("set min_idle"),
+            "{i:?}"
+        );
+        assert!(issues("library: asyncpg, max_size: 5, min_idle: 5").is_empty());
+        let p = issues("library: psycopg, max_size: 2");
+        assert!(p[0].message.contains("max_size must be greater or equal than min_size"), "{p:?}");
+        let z = issues("library: psycopg, min_idle: 0");
+        assert!(z[0].message.contains("psycopg_pool's max_size defaults to its min_size"), "{z:?}");
+    }
+
+    #[test]
+    fn behaviour_keys_get_located_messages() {
+        let lib = issues("max_size: 5, library: hikari");
+        assert_eq!(lib[0].path, "pool.library");
+        assert!(lib[0].message.contains("did you mean `hikaricp`"), "{lib:?}");
+        let orphan = issues("max_size: 5, reconnect_delay: 1s");
+        assert_eq!(orphan[0].path, "pool.reconnect_delay");
+        assert!(orphan[0].message.contains("goes with `on_refused: retry`"), "{orphan:?}");
+        let wake = issues("max_size: 5, wake_up_time: 1ms");
+        assert!(wake[0].message.contains("goes with `handoff: wake_up`"), "{wake:?}");
+        let backoff = issues("max_size: 5, on_refused: retry, reconnect_backoff: 0.5");
+        assert!(backoff[0].message.contains("a factor from 1 to 100"), "{backoff:?}");
+        let n = issues("max_size: 5, open_concurrency: 0");
+        assert!(n[0].message.contains("must be at least 1"), "{n:?}");
+        let reuse = issues("max_size: 5, reuse: lru");
+        assert!(reuse[0].message.contains("expected one of `lifo`, `fifo`"), "{reuse:?}");
+        let refused = issues("max_size: 5, on_refused: retyr");
+        assert!(refused[0].message.contains("did you mean `retry`"), "{refused:?}");
+        assert_eq!(issues("max_size: 5, on_refused: retry").len(), 0);
+        assert_eq!(pool("max_size: 5, on_refused: retry").reconnect.unwrap().delay, s(1));
+    }
+
+    #[test]
+    fn a_pooler_takes_pgbouncer_s_names_and_defaults() {
+        let src = "name: t\ndatabase:\n  max_connections: 100\n  pooler: {pool_mode: transaction}\npool: {max_size: 5}\n\
+                   request: {hold: 1s}\nworkload:\n  - burst: {count: 1}\n";
+        let s_ = from_str(src, "t.yaml", None, &[]).unwrap();
+        let p = s_.database.pooler.unwrap();
+        assert_eq!((p.default_pool_size, p.reserve_pool_size, p.max_client_conn), (20, 0, 100));
+        assert_eq!((p.reserve_pool_timeout, p.query_wait_timeout, p.server_login_retry), (s(5), Some(s(120)), s(15)));
+        assert_eq!((p.server_idle_timeout, p.server_lifetime), (Some(s(600)), Some(s(3600))));
+        let session = src.replace("transaction", "session");
+        let e = from_str(&session, "t.yaml", None, &[]).unwrap_err();
+        assert_eq!(e.issues()[0].path, "database.pooler.pool_mode");
+        assert!(e.issues()[0].message.contains("only `transaction` is"), "{e}");
+        let missing = src.replace("pool_mode: transaction", "default_pool_size: 5");
+        let e = from_str(&missing, "t.yaml", None, &[]).unwrap_err();
+        assert!(e.issues()[0].message.contains("missing key `pool_mode`"), "{e}");
     }
 }
