@@ -213,9 +213,10 @@ impl Simulation<'_> {
         }
         // node-postgres pulses its queue after a failed open: the next waiter
         // opens (and is refused too while the database is full). SQLAlchemy's
-        // waiters never open.
+        // waiters never open. Not `min_idle`: refilled after every refusal, a
+        // full database would be asked again and again, for nobody.
         if rule != OnRefused::FailOpener {
-            self.after_open(instance);
+            self.open_for_waiters(instance, None);
         }
         self.report(instance);
     }
@@ -260,17 +261,15 @@ impl Simulation<'_> {
         self.queue.push_timer(now + d, event);
     }
 
-    /// A copy that retries refused opens tries again, if a waiter (or
-    /// `min_idle`) still needs a connection; otherwise it stops, and the
-    /// next refusal starts a new backoff.
+    /// A copy that retries refused opens tries again if a waiter still needs
+    /// a connection (and then tops up `min_idle`); otherwise it stops, and the
+    /// next refusal starts a new backoff. `min_idle` alone does not keep it
+    /// trying: against a database that stays full, nothing would end a run.
     pub(super) fn on_retry_open(&mut self, instance: u32) {
         let st = &mut self.retries[instance as usize];
         st.armed = false;
         self.copies[instance as usize].wants_db = false;
-        let pool = self.copies[instance as usize].pool as usize;
-        let needed =
-            self.opens_for_waiters(instance) || self.copies[instance as usize].total() < self.pools[pool].min_idle;
-        if needed {
+        if self.opens_for_waiters(instance) {
             self.after_open(instance);
         } else {
             self.retries[instance as usize].delay = SimDuration::ZERO;
@@ -278,7 +277,7 @@ impl Simulation<'_> {
         self.report(instance);
     }
 
-    /// An open finished (connected or refused): a pool that opens a limited
+    /// An open succeeded (or a retry is due): a pool that opens a limited
     /// number at once starts the next one its waiters, or `min_idle`, need.
     pub(super) fn after_open(&mut self, instance: u32) {
         self.open_for_waiters(instance, None);
