@@ -52,6 +52,8 @@ impl Simulation<'_> {
                     let class = &mut self.classes[c.0 as usize];
                     class.pool = p.0 as usize;
                     class.reset = super::class_reset(scenario, p.0 as usize);
+                    let stmt = scenario.classes[c.0 as usize].statement_timeout;
+                    class.hold_cap = super::hold_cap(stmt, class.reset);
                 }
                 Change::MaxSize(p, n) => self.resize(*p, *n),
                 Change::AcquireTimeout(p, d) => {
@@ -149,7 +151,9 @@ impl Simulation<'_> {
                 } else {
                     self.max_total += size;
                 }
-                self.copies[i as usize].draining = draining;
+                let copy = &mut self.copies[i as usize];
+                copy.draining = draining;
+                copy.slow_release = draining || copy.wakes;
             }
             if draining {
                 while let Some(conn) = self.pop_idle(i) {

@@ -209,15 +209,17 @@ impl Simulation<'_> {
             // Drawn at acquire time with the class's *current* hold distribution: the
             // lab's app reads its work time when the handler runs.
             let hold = class.hold.sample(&mut w.hold_rng);
-            let hold = if hold > class.statement_timeout {
-                r.cut = true;
-                class.statement_timeout
+            // One compare for both rare cases: `hold_cap` is just past the
+            // statement timeout, or zero when a reset query follows every hold.
+            let hold = if hold >= class.hold_cap {
+                if hold > class.statement_timeout {
+                    r.cut = true;
+                }
+                // The reset query on release keeps the connection that much longer.
+                hold.min(class.statement_timeout) + class.reset
             } else {
                 hold
             };
-            // The reset query on release keeps the connection that much longer.
-            // (Saturation is not needed: holds and resets are at most years.)
-            let hold = SimDuration(hold.0 + class.reset.0);
             (hold, class.hold.constant_value().is_some())
         } else {
             let job = &mut self.jobs[r.job as usize];
@@ -418,9 +420,26 @@ impl Simulation<'_> {
             || (copy.open > copy.max_size
                 && copy.waiting == 0
                 && (!idle_full || copy.idle_count() > copy.max_size || copy.open > cap));
+        let reported = if !(expired || surplus || copy.slow_release) {
+            self.hand_over(conn, instance)
+        } else {
+            self.release_slow(conn, instance, expired || surplus)
+        };
+        // A grant reports the levels as they end up: a second report would repeat it.
+        if !reported {
+            self.report(instance);
+        }
+    }
+
+    /// [`release`](Self::release) of a connection to close, or to a copy of a
+    /// scaled-in pod or one that wakes its waiters. Returns whether a waiter got it.
+    #[cold]
+    #[inline(never)]
+    fn release_slow(&mut self, conn: u32, instance: u32, close: bool) -> bool {
+        let copy = &self.copies[instance as usize];
         // A scaled-in pod still serves the requests already queued there.
         let drained = copy.draining && copy.waiting == 0;
-        let reported = if expired || drained || surplus {
+        if close || drained {
             self.close_conn(conn);
             self.open_for_waiters(instance, None);
             false
@@ -429,10 +448,6 @@ impl Simulation<'_> {
             false
         } else {
             self.hand_over(conn, instance)
-        };
-        // A grant reports the levels as they end up: a second report would repeat it.
-        if !reported {
-            self.report(instance);
         }
     }
 

@@ -225,6 +225,8 @@ struct ClassState {
     /// Its pool's reset query on release, added to its holds (zero: none, or
     /// behind a pooler, where the reset is a transaction of its own).
     reset: SimDuration,
+    /// Holds at or above this are cut or lengthened (see `hold_cap`).
+    hold_cap: SimDuration,
     /// The queue lane of its responses (they come in time order while the overhead is constant).
     respond_lane: Option<Lane>,
 }
@@ -235,6 +237,17 @@ fn class_reset(s: &Scenario, pool: usize) -> SimDuration {
     match (&s.database.pooler, s.pools[pool].reset_on_release) {
         (None, Some(d)) => d,
         _ => SimDuration::ZERO,
+    }
+}
+
+/// The hold from which a class's holds need a second look: just past its
+/// statement timeout (which cuts them), or zero when a reset query lengthens
+/// every one of them. One compare on the hot path covers both.
+fn hold_cap(statement_timeout: Option<SimDuration>, reset: SimDuration) -> SimDuration {
+    match statement_timeout {
+        _ if !reset.is_zero() => SimDuration::ZERO,
+        Some(t) => SimDuration(t.0.saturating_add(1)),
+        None => SimDuration::MAX,
     }
 }
 
@@ -356,6 +369,7 @@ impl<'s> Simulation<'s> {
                     c.draining = p.scope != Scope::Shared && pod >= fleet.pods;
                     c.idle_fifo = p.reuse == crate::scenario::Reuse::Fifo;
                     c.wakes = p.handoff != crate::scenario::Handoff::Direct;
+                    c.slow_release = c.draining || c.wakes;
                     copies.push(c);
                 }
             }
@@ -402,6 +416,7 @@ impl<'s> Simulation<'s> {
                 priority: c.priority as usize,
                 statement_timeout: c.statement_timeout.unwrap_or(SimDuration::MAX),
                 reset: class_reset(scenario, c.pool.0 as usize),
+                hold_cap: hold_cap(c.statement_timeout, class_reset(scenario, c.pool.0 as usize)),
             })
             .collect();
         let total_share: f64 = scenario.classes.iter().map(|c| c.share).sum();

@@ -65,6 +65,8 @@ pub struct PoolCopy {
     pub idle_fifo: bool,
     /// A returned connection wakes its waiter, who may be overtaken (`handoff: wake_up`).
     pub wakes: bool,
+    /// `draining || wakes`: a release that may not simply hand the connection over.
+    pub slow_release: bool,
     /// Key of the one timeout event pending for this copy's waiters
     /// (`u128::MAX`: none); it is never later than the earliest live deadline.
     pub timer: u128,
@@ -96,6 +98,7 @@ impl PoolCopy {
             draining: false,
             idle_fifo: false,
             wakes: false,
+            slow_release: false,
             timer: u128::MAX,
             timer_epoch: 0,
             waiters: Default::default(),
