@@ -132,7 +132,7 @@ def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     failing = [r for r in results if not r["c"].known and r["outside"]]
     lines.append("## Verdict\n")
     if known:
-        lines.append("Known differences (poolsim lacks the feature; printed, not failed):\n")
+        lines.append("Known differences (what poolsim does not reproduce; printed, not failed):\n")
         for r in known:
             lines.append(f"- `{r['c'].name}`: {r['c'].known}.")
         lines.append("")

@@ -445,7 +445,7 @@ BARGING = {
                "but the waiter still has to flip the connection's state (ConcurrentBag.borrow, compareAndSet after "
                "poll); a thread that asks again in between takes it. poolsim's hikaricp preset models the window "
                "(handoff: wake_up, 0.1 ms, measured) and the loop's measured 0.45 ms gap, so its waiter always wins; "
-               "in the real runs the race goes the other way in 1 to 11 rounds, at random"),
+               "in the real runs the race goes the other way in 0 to 11 rounds, at random"),
 }
 
 

@@ -205,6 +205,10 @@ fn a_pooler_serves_every_pool_s_transactions_in_batches_of_its_server_pool() {
     let p = r.fleet.pooler.as_ref().unwrap();
     assert_eq!((p.peak_server_connections, p.peak_clients_waiting, p.peak_client_connections), (5, 15, 20));
     assert_eq!(r.fleet.database.peak_connections, 5, "only server connections reach the database");
+    // summary.json's `pooler` block.
+    let v = poolsim::output::json::summary_value(&r);
+    assert_eq!(v["pooler"]["pool_mode"], "transaction");
+    assert_eq!(v["pooler"]["peak_clients_waiting"], 15);
 }
 
 #[test]
