@@ -64,7 +64,12 @@ def versions():
 def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     results = []
     for c in comps:
-        sim_rows, sim_db, _ = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
+        sim_rows, sim_db, sim_summary = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
+        pooler = sim_summary.get("pooler")
+        if pooler and c.extra:
+            # pgbouncer's SHOW POOLS cl_waiting beside poolsim's pooler figure.
+            c.extra = {k: (f"{v} real / {pooler['peak_clients_waiting']} poolsim" if "cl_waiting" in k else v)
+                       for k, v in c.extra.items()}
         real_end = max(float(r["finished_s"]) for r in c.rows) + 0.5
         sim_end = max(float(r["finished_s"]) for r in sim_rows) + 0.5 if sim_rows else None
         real_f = figures(c.rows, c.db, real_end, c.order_min_wait_ms)
@@ -127,7 +132,7 @@ def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     failing = [r for r in results if not r["c"].known and r["outside"]]
     lines.append("## Verdict\n")
     if known:
-        lines.append("Known differences (poolsim lacks the feature; printed, not failed):\n")
+        lines.append("Known differences (what poolsim does not reproduce; printed, not failed):\n")
         for r in known:
             lines.append(f"- `{r['c'].name}`: {r['c'].known}.")
         lines.append("")

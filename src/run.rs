@@ -112,7 +112,10 @@ fn evaluate(scenario: &Scenario, groups: &[RuleGroup], r: &RunResult) -> Alerts 
                 first_pending_s: of.iter().map(|e| e.pending_s).min_by(f64::total_cmp),
                 first_firing_s,
                 lead_time_s: first_firing_s.zip(r.summary.first_503_s).map(|(f, e)| e - f),
-                firing_s: of.iter().filter_map(|e| Some(e.resolved_s.unwrap_or(end) - e.firing_s?)).fold(0.0, |a, x| a + x),
+                firing_s: of
+                    .iter()
+                    .filter_map(|e| Some(e.resolved_s.unwrap_or(end) - e.firing_s?))
+                    .fold(0.0, |a, x| a + x),
             }
         })
         .collect();

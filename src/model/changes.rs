@@ -25,6 +25,9 @@ impl Simulation<'_> {
             let slot = c.holder;
             let generation = self.requests.generation(slot);
             self.cpu_cancel_for(slot, generation);
+            if self.pooler.is_some() {
+                self.pooler_drop(slot);
+            }
             if self.requests.get(slot).job == NOT_A_JOB {
                 self.begin_response(slot, generation, Outcome::Terminated);
             } else {
@@ -45,7 +48,13 @@ impl Simulation<'_> {
                     class.overhead = d.clone();
                     class.overhead_is_zero = d.constant_value() == Some(SimDuration::ZERO);
                 }
-                Change::ClassPool(c, p) => self.classes[c.0 as usize].pool = p.0 as usize,
+                Change::ClassPool(c, p) => {
+                    let class = &mut self.classes[c.0 as usize];
+                    class.pool = p.0 as usize;
+                    class.reset = super::class_reset(scenario, p.0 as usize);
+                    let stmt = scenario.classes[c.0 as usize].statement_timeout;
+                    class.hold_cap = super::hold_cap(stmt, class.reset);
+                }
                 Change::MaxSize(p, n) => self.resize(*p, *n),
                 Change::AcquireTimeout(p, d) => {
                     for i in self.copies_of(*p) {
@@ -87,7 +96,8 @@ impl Simulation<'_> {
         match self.conns.get(conn).state {
             ConnState::InUse | ConnState::Leaked => self.terminate(conn),
             ConnState::Idle | ConnState::Opening => self.close_conn(conn),
-            ConnState::Free => {}
+            // Holds nothing at the database; its refusal comes when it comes.
+            ConnState::Free | ConnState::Refusing => {}
         }
     }
 
@@ -141,7 +151,9 @@ impl Simulation<'_> {
                 } else {
                     self.max_total += size;
                 }
-                self.copies[i as usize].draining = draining;
+                let copy = &mut self.copies[i as usize];
+                copy.draining = draining;
+                copy.slow_release = draining || copy.wakes;
             }
             if draining {
                 while let Some(conn) = self.pop_idle(i) {

@@ -41,14 +41,29 @@ impl Simulation<'_> {
         let s = self.scenario;
         let usable = s.database.usable();
         let possible = s.possible_connections();
-        let overcommitted = usable.is_some_and(|u| possible > u as u64);
+        // Behind a pooler the database sees only its server connections.
+        let at_database = match &s.database.pooler {
+            None => possible,
+            Some(p) => u64::from(p.default_pool_size) + u64::from(p.reserve_pool_size),
+        };
+        let overcommitted = usable.is_some_and(|u| at_database > u as u64);
         let mut warnings = Vec::new();
         if let (true, Some(u)) = (overcommitted, usable) {
+            let who = if s.database.pooler.is_some() { "the pooler's server pool" } else { "the pools" };
             warnings.push(format!(
-                "connection budget over-committed: the pools may open {possible} connections, the database allows {u} \
+                "connection budget over-committed: {who} may open {at_database} connections, the database allows {u} \
                  ({} max_connections - {} reserved); under load some opens will be refused",
                 s.database.max_connections.unwrap_or(0),
                 s.database.reserved_connections
+            ));
+        }
+        if let Some(p) = &s.database.pooler
+            && possible > u64::from(p.max_client_conn)
+        {
+            warnings.push(format!(
+                "the pools may open {possible} client connections to the pooler, max_client_conn is {}; \
+                 under load some opens will be refused",
+                p.max_client_conn
             ));
         }
         let pools = s
@@ -112,6 +127,7 @@ impl Simulation<'_> {
                 queued: self.worker_queued,
                 queue_max: self.worker_queue_max,
             }),
+            pooler: self.pooler.as_ref().map(|p| p.summary()),
             leaks: LeakSummary {
                 leaked_total,
                 leaked_at_end: self.leaked_now,

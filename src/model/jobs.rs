@@ -18,6 +18,9 @@ pub(super) struct JobState {
     pub(super) failed_runs: u64,
     pub(super) acquire_failures: u64,
     pub(super) leaked: u64,
+    /// Its pool's reset query on release, added to its holds (zero: none, or
+    /// behind a pooler).
+    pub(super) reset: SimDuration,
 }
 
 impl Simulation<'_> {
@@ -57,6 +60,14 @@ impl Simulation<'_> {
         for slot in waiting {
             let instance = self.requests.get(slot).instance;
             self.leave_queue(slot, instance);
+            self.requests.remove(slot);
+            self.report(instance);
+        }
+        // Acquisitions woken for a returned connection (`handoff: wake_up`) are out of the queue.
+        let woken = self.requests.slots_where(|r| r.job == job && r.phase == super::request::Phase::Woken);
+        for slot in woken {
+            let instance = self.requests.get(slot).instance;
+            self.drop_woken(slot);
             self.requests.remove(slot);
             self.report(instance);
         }

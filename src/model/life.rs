@@ -6,6 +6,10 @@
 
 use super::pool::{ConnState, Waiter};
 use super::request::{NOT_A_JOB, NewRequest, Phase, Request};
+
+/// `conn` of [`Simulation::grant`] when the pooler gave the request's
+/// transaction a server connection (its pool's connection was granted before).
+pub(super) const SERVED: u32 = u32::MAX;
 use super::{Event, RunOptions, SimError, Simulation};
 use crate::engine::{SimDuration, SimTime};
 use crate::result::{Outcome, RequestRecord};
@@ -104,7 +108,8 @@ impl Simulation<'_> {
     /// place in the queue (or a 503 at once with a zero acquire timeout).
     pub(super) fn acquire(&mut self, slot: u32, generation: u32, instance: u32, priority: usize) {
         let now = self.now;
-        // A new request never overtakes a waiter.
+        // A new request never overtakes a waiter (unless the pool hands
+        // returned connections over by waking a waiter: see below).
         if self.copies[instance as usize].waiting == 0 {
             if let Some(conn) = self.pop_idle(instance) {
                 self.grant(slot, generation, conn);
@@ -117,18 +122,26 @@ impl Simulation<'_> {
                         self.grant(slot, generation, conn);
                         return;
                     }
+                    None if self.refuse_delayed => self.start_refusal(instance, Some((slot, generation))),
                     None => {
                         let pool = self.copies[instance as usize].pool as usize;
-                        if self.pools[pool].on_refused == OnRefused::Fail {
-                            self.refused(slot, generation);
-                            return;
+                        match self.pools[pool].on_refused {
+                            OnRefused::Fail | OnRefused::FailOpener => {
+                                self.refused(slot, generation);
+                                return;
+                            }
+                            // Wait for a free slot at the database, queued like any waiter.
+                            OnRefused::Wait => {
+                                self.copies[instance as usize].wants_db = true;
+                                self.db.waiting_copies.push_back(instance);
+                            }
+                            OnRefused::Retry => self.schedule_retry(instance),
                         }
-                        // Wait for a free slot at the database, queued like any waiter.
-                        self.copies[instance as usize].wants_db = true;
-                        self.db.waiting_copies.push_back(instance);
                     }
                 }
             }
+        } else if self.copies[instance as usize].wakes && self.barge(slot, generation, instance) {
+            return;
         }
         let is_request = self.requests.get(slot).job == NOT_A_JOB;
         if is_request {
@@ -156,8 +169,80 @@ impl Simulation<'_> {
         self.report(instance);
     }
 
-    /// The request (or job acquisition) in `slot` gets `conn` and starts its hold.
+    /// A connection returned for a waiter that has not woken yet
+    /// (`handoff: wake_up`): whoever asks first takes it (SQLAlchemy,
+    /// HikariCP). Returns whether the request got one.
+    #[cold]
+    #[inline(never)]
+    fn barge(&mut self, slot: u32, generation: u32, instance: u32) -> bool {
+        match self.pop_idle(instance) {
+            Some(conn) => {
+                self.grant(slot, generation, conn);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The request (or job acquisition) in `slot` gets `conn` and starts its
+    /// hold. Behind a pooler its transaction first waits for a server
+    /// connection: the pooler then calls this again with [`SERVED`] for `conn`.
     pub(super) fn grant(&mut self, slot: u32, generation: u32, conn: u32) {
+        let now = self.now;
+        // One body for both calls behind a pooler: the recorder's `acquired`
+        // keeps one call site, which is what lets it be inlined here.
+        let instance = if self.pooler.is_none() {
+            self.take_conn(slot, conn)
+        } else {
+            match self.grant_pooled(slot, generation, conn) {
+                Some(instance) => instance,
+                None => return,
+            }
+        };
+        let r = self.requests.get_mut(slot);
+        let wait = now - r.entered;
+        // The hold, and whether holds of its kind end in the order they start.
+        let (hold, in_order) = if r.job == NOT_A_JOB {
+            self.recorder.acquired(now, wait, r.arrival, instance as usize);
+            let w = &mut self.workloads[r.workload as usize];
+            let class = &self.classes[r.class as usize];
+            // Drawn at acquire time with the class's *current* hold distribution: the
+            // lab's app reads its work time when the handler runs.
+            let hold = class.hold.sample(&mut w.hold_rng);
+            // One compare for both rare cases: `hold_cap` is just past the
+            // statement timeout, or zero when a reset query follows every hold.
+            let hold = if hold >= class.hold_cap {
+                if hold > class.statement_timeout {
+                    r.cut = true;
+                }
+                // The reset query on release keeps the connection that much longer.
+                hold.min(class.statement_timeout) + class.reset
+            } else {
+                hold
+            };
+            (hold, class.hold.constant_value().is_some())
+        } else {
+            let job = &mut self.jobs[r.job as usize];
+            let spec = &self.scenario.jobs[r.job as usize];
+            let hold = spec.hold.sample(&mut job.hold_rng) + job.reset;
+            (hold, spec.hold.constant_value().is_some())
+        };
+        self.report(instance);
+        match &mut self.cpu {
+            Some(cpu) => {
+                cpu.advance(now);
+                cpu.start(slot, generation, hold.0);
+                self.cpu_reschedule();
+            }
+            // Constant holds may extend a lane; random ones skip the lanes' checks.
+            None if in_order => self.queue.push(now + hold, Event::HoldDone { slot, generation }),
+            None => self.queue.push_unordered(now + hold, Event::HoldDone { slot, generation }),
+        }
+    }
+
+    /// The request in `slot` takes `conn` from its pool; returns the pool copy.
+    #[inline(always)]
+    fn take_conn(&mut self, slot: u32, conn: u32) -> u32 {
         let now = self.now;
         let instance = self.conns.get(conn).instance;
         let c = self.conns.get_mut(conn);
@@ -175,38 +260,28 @@ impl Simulation<'_> {
         r.acquired = Some(now);
         r.wait_end = now;
         r.conn = conn;
-        let wait = now - r.entered;
-        // The hold, and whether holds of its kind end in the order they start.
-        let (hold, in_order) = if r.job == NOT_A_JOB {
-            self.recorder.acquired(now, wait, r.arrival, instance as usize);
-            let w = &mut self.workloads[r.workload as usize];
-            let class = &self.classes[r.class as usize];
-            // Drawn at acquire time with the class's *current* hold distribution: the
-            // lab's app reads its work time when the handler runs.
-            let hold = class.hold.sample(&mut w.hold_rng);
-            let hold = if hold > class.statement_timeout {
-                r.cut = true;
-                class.statement_timeout
-            } else {
-                hold
-            };
-            (hold, class.hold.constant_value().is_some())
-        } else {
-            let job = &mut self.jobs[r.job as usize];
-            let dist = &self.scenario.jobs[r.job as usize].hold;
-            (dist.sample(&mut job.hold_rng), dist.constant_value().is_some())
-        };
-        self.report(instance);
-        match &mut self.cpu {
-            Some(cpu) => {
-                cpu.advance(now);
-                cpu.start(slot, generation, hold.0);
-                self.cpu_reschedule();
-            }
-            // Constant holds may extend a lane; random ones skip the lanes' checks.
-            None if in_order => self.queue.push(now + hold, Event::HoldDone { slot, generation }),
-            None => self.queue.push_unordered(now + hold, Event::HoldDone { slot, generation }),
+        instance
+    }
+
+    /// [`grant`](Self::grant) behind a pooler: a request that got its pool's
+    /// connection (`conn`) still needs a server connection for its
+    /// transaction (`None`: it queues at the pooler); one the pooler served
+    /// (`SERVED`) starts its hold now (its pool copy is returned).
+    #[cold]
+    #[inline(never)]
+    fn grant_pooled(&mut self, slot: u32, generation: u32, conn: u32) -> Option<u32> {
+        if conn != SERVED {
+            let instance = self.take_conn(slot, conn);
+            self.report(instance);
+            self.pooler_query(slot, generation);
+            return None;
         }
+        let now = self.now;
+        let r = self.requests.get_mut(slot);
+        r.phase = Phase::Holding;
+        r.acquired = Some(now);
+        r.wait_end = now;
+        Some(r.instance)
     }
 
     /// Schedules the copy's timer for the waiter with this deadline key.
@@ -299,6 +374,16 @@ impl Simulation<'_> {
     }
 
     pub(super) fn on_hold_done(&mut self, slot: u32, generation: u32) {
+        if self.pooler.is_some() && self.pooler_hold_done(slot, generation) {
+            return; // its pool's reset query queues at the pooler first
+        }
+        self.hold_over(slot, generation);
+    }
+
+    /// The hold (and any reset query) is over: the connection goes back to its
+    /// pool and the response leaves (a job releases or leaks it).
+    #[inline(always)]
+    pub(super) fn hold_over(&mut self, slot: u32, generation: u32) {
         let r = *self.requests.get(slot);
         if r.job != NOT_A_JOB {
             self.job_hold_done(slot);
@@ -324,24 +409,45 @@ impl Simulation<'_> {
         }
         let expired = now - c.created >= pool.max_lifetime;
         let cap = self.copies[instance as usize].max_size + pool.max_overflow;
+        let idle_full = pool.overflow_idle_full;
         let copy = &self.copies[instance as usize];
         // Closed when it may not be handed out again: past its lifetime, its pod
         // scaled in (once nobody waits there), the pool shrunk below what is in
         // use, or an overflow connection nobody waits for (SQLAlchemy hands
-        // those to waiters).
-        let surplus = copy.in_use >= cap || (copy.open > copy.max_size && copy.waiting == 0);
-        // A scaled-in pod still serves the requests already queued there.
-        let drained = copy.draining && copy.waiting == 0;
-        let reported = if expired || drained || surplus {
-            self.close_conn(conn);
-            self.open_for_waiters(instance, None);
-            false
-        } else {
+        // those to waiters; with `overflow_close: when_idle_full` only once
+        // `max_size` connections are idle, as its QueuePool does).
+        let surplus = copy.in_use >= cap
+            || (copy.open > copy.max_size
+                && copy.waiting == 0
+                && (!idle_full || copy.idle_count() > copy.max_size || copy.open > cap));
+        let reported = if !(expired || surplus || copy.slow_release) {
             self.hand_over(conn, instance)
+        } else {
+            self.release_slow(conn, instance, expired || surplus)
         };
         // A grant reports the levels as they end up: a second report would repeat it.
         if !reported {
             self.report(instance);
+        }
+    }
+
+    /// [`release`](Self::release) of a connection to close, or to a copy of a
+    /// scaled-in pod or one that wakes its waiters. Returns whether a waiter got it.
+    #[cold]
+    #[inline(never)]
+    fn release_slow(&mut self, conn: u32, instance: u32, close: bool) -> bool {
+        let copy = &self.copies[instance as usize];
+        // A scaled-in pod still serves the requests already queued there.
+        let drained = copy.draining && copy.waiting == 0;
+        if close || drained {
+            self.close_conn(conn);
+            self.open_for_waiters(instance, None);
+            false
+        } else if copy.wakes {
+            self.wake_next(conn, instance);
+            false
+        } else {
+            self.hand_over(conn, instance)
         }
     }
 

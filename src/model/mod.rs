@@ -37,6 +37,7 @@ mod figures;
 mod jobs;
 mod life;
 pub mod pool;
+mod pooler;
 mod request;
 mod routing;
 
@@ -96,7 +97,26 @@ enum Event {
     Retry { workload: u16, class: u16, attempt: u16, user: u32 },
     /// The next query at the database's CPU may be done (stale if the epoch moved on).
     CpuDone { epoch: u32 },
+    /// An open the database refused fails, after `database.refuse_time`.
+    Refused { conn: u32, generation: u32 },
+    /// A pool copy that retries refused opens tries again (`on_refused: retry`).
+    RetryOpen { instance: u32, epoch: u32 },
+    /// A waiter woken for a returned connection takes it (`handoff: wake_up`).
+    WakeUp { slot: u32, generation: u32 },
+    /// A server connection of the pooler finished connecting.
+    ServerConnected { server: u32, generation: u32 },
+    /// The pooler's oldest waiting query may reach `query_wait_timeout`.
+    QueryWaitCheck { epoch: u32 },
+    /// The pooler may open a server connection again (reserve pool, login retry).
+    PoolerOpen { epoch: u32 },
+    /// Idle server connections may have reached `server_idle_timeout`.
+    ServerIdleCheck,
+    /// A pool's reset query on a pooler server connection is done.
+    ResetDone { slot: u32, generation: u32 },
 }
+
+// The queue moves millions of these: new variants must not make it wider.
+const _: () = assert!(std::mem::size_of::<Event>() <= 16);
 
 /// Why a run stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -190,6 +210,12 @@ mod streams {
     pub const CONNECT: u32 = 9;
     /// Retry backoff jitter of workload k.
     pub const RETRY: u32 = 10;
+    /// Pool p: the jitter of its first wait before retrying a refused open.
+    pub const RECONNECT: u32 = 11;
+    /// Pool p: how long the database takes to refuse its opens.
+    pub const REFUSE: u32 = 12;
+    /// The pooler's server connections: connect times.
+    pub const POOLER: u32 = 13;
 }
 
 /// Per-class settings that timed changes may replace.
@@ -200,8 +226,33 @@ struct ClassState {
     overhead_is_zero: bool,
     priority: usize,
     statement_timeout: SimDuration,
+    /// Its pool's reset query on release, added to its holds (zero: none, or
+    /// behind a pooler, where the reset is a transaction of its own).
+    reset: SimDuration,
+    /// Holds at or above this are cut or lengthened (see `hold_cap`).
+    hold_cap: SimDuration,
     /// The queue lane of its responses (they come in time order while the overhead is constant).
     respond_lane: Option<Lane>,
+}
+
+/// The reset query added to the holds of a class using `pool` (none behind a
+/// pooler, where it is a transaction of its own).
+fn class_reset(s: &Scenario, pool: usize) -> SimDuration {
+    match (&s.database.pooler, s.pools[pool].reset_on_release) {
+        (None, Some(d)) => d,
+        _ => SimDuration::ZERO,
+    }
+}
+
+/// The hold from which a class's holds need a second look: just past its
+/// statement timeout (which cuts them), or zero when a reset query lengthens
+/// every one of them. One compare on the hot path covers both.
+fn hold_cap(statement_timeout: Option<SimDuration>, reset: SimDuration) -> SimDuration {
+    match statement_timeout {
+        _ if !reset.is_zero() => SimDuration::ZERO,
+        Some(t) => SimDuration(t.0.saturating_add(1)),
+        None => SimDuration::MAX,
+    }
 }
 
 /// Per-pool settings and figures (all copies).
@@ -216,6 +267,18 @@ struct PoolState {
     leak_threshold: SimDuration,
     on_refused: OnRefused,
     connect_rng: StreamRng,
+    /// Most opens under way at once (`u32::MAX`: no limit).
+    max_opening: u32,
+    /// The wake-up time of a `handoff: wake_up` pool (zero: direct hand-off).
+    wake_up: SimDuration,
+    /// Overflow connections close only once `max_size` are idle (SQLAlchemy).
+    overflow_idle_full: bool,
+    /// The reset query on release (`reset_on_release`).
+    reset: Option<SimDuration>,
+    /// The backoff of `on_refused: retry`.
+    reconnect: Option<crate::scenario::Reconnect>,
+    reconnect_rng: StreamRng,
+    refuse_rng: StreamRng,
     used: u32,
     open: u32,
     peak_used: u32,
@@ -272,6 +335,16 @@ pub struct Simulation<'s> {
     respond_now: Vec<(u32, u32)>,
     /// Whether a finished request can schedule anything (users, retries, worker queues).
     inline_ok: bool,
+    /// Waiters woken for a returned connection that have not taken it yet
+    /// (`handoff: wake_up`), with their copy: few at any time.
+    woken: Vec<(u32, pool::Waiter)>,
+    /// Per pool copy: the backoff of a copy that retries refused opens
+    /// (empty unless some pool has `on_refused: retry`).
+    retries: Vec<connections::RetryState>,
+    /// Refused opens fail after `database.refuse_time`, not at once.
+    refuse_delayed: bool,
+    /// The pooler in front of the database (`database.pooler`).
+    pooler: Option<pooler::Pooler>,
     rr_next: u32,
     routing_rng: StreamRng,
     next_request_id: u64,
@@ -298,6 +371,9 @@ impl<'s> Simulation<'s> {
                 for _ in 0..per_pod {
                     let mut c = PoolCopy::new(i as u16, pod, p.max_size, p.acquire_timeout);
                     c.draining = p.scope != Scope::Shared && pod >= fleet.pods;
+                    c.idle_fifo = p.reuse == crate::scenario::Reuse::Fifo;
+                    c.wakes = p.handoff != crate::scenario::Handoff::Direct;
+                    c.slow_release = c.draining || c.wakes;
                     copies.push(c);
                 }
             }
@@ -312,6 +388,16 @@ impl<'s> Simulation<'s> {
                 leak_threshold: never(p.leak_detection_threshold),
                 on_refused: p.on_refused,
                 connect_rng: streams.stream(StreamId::new(streams::CONNECT, i as u32)),
+                max_opening: p.open_concurrency.unwrap_or(u32::MAX),
+                wake_up: match p.handoff {
+                    crate::scenario::Handoff::Direct => SimDuration::ZERO,
+                    crate::scenario::Handoff::WakeUp(t) => t,
+                },
+                overflow_idle_full: p.overflow_close == crate::scenario::OverflowClose::WhenIdleFull,
+                reset: p.reset_on_release,
+                reconnect: p.reconnect,
+                reconnect_rng: streams.stream(StreamId::new(streams::RECONNECT, i as u32)),
+                refuse_rng: streams.stream(StreamId::new(streams::REFUSE, i as u32)),
                 used: 0,
                 open: 0,
                 peak_used: 0,
@@ -333,6 +419,8 @@ impl<'s> Simulation<'s> {
                 overhead: c.overhead.clone(),
                 priority: c.priority as usize,
                 statement_timeout: c.statement_timeout.unwrap_or(SimDuration::MAX),
+                reset: class_reset(scenario, c.pool.0 as usize),
+                hold_cap: hold_cap(c.statement_timeout, class_reset(scenario, c.pool.0 as usize)),
             })
             .collect();
         let total_share: f64 = scenario.classes.iter().map(|c| c.share).sum();
@@ -408,7 +496,8 @@ impl<'s> Simulation<'s> {
             .jobs
             .iter()
             .enumerate()
-            .map(|(j, _)| JobState {
+            .map(|(j, spec)| JobState {
+                reset: class_reset(scenario, spec.pool.0 as usize),
                 active: false,
                 epoch: 0,
                 rng: streams.stream(StreamId::new(streams::JOB, j as u32)),
@@ -428,6 +517,20 @@ impl<'s> Simulation<'s> {
             })
             .sum();
         let db_usable = scenario.database.usable().unwrap_or(u32::MAX);
+        // Behind a pooler the pools' connections are its clients: they are
+        // limited by max_client_conn, and the database sees only the pooler's
+        // server connections.
+        let client_limit = scenario.database.pooler.as_ref().map_or(db_usable, |p| p.max_client_conn);
+        let pooler = scenario
+            .database
+            .pooler
+            .as_ref()
+            .map(|p| pooler::Pooler::new(p, db_usable, streams.stream(StreamId::new(streams::POOLER, 0))));
+        let retries = if scenario.pools.iter().any(|p| p.on_refused == OnRefused::Retry) {
+            vec![connections::RetryState::default(); copies.len()]
+        } else {
+            Vec::new()
+        };
         let warmup = SimTime::ZERO + scenario.warmup;
         let end = scenario.duration.map_or(SimTime::MAX, |d| SimTime::ZERO + d);
         let peaks_from = (warmup > SimTime::ZERO).then_some(warmup);
@@ -443,9 +546,12 @@ impl<'s> Simulation<'s> {
             pools,
             conns: Conns::default(),
             db: Database {
-                usable: db_usable,
+                usable: client_limit,
                 open: 0,
-                connect_is_zero: scenario.database.connect_time.constant_value() == Some(SimDuration::ZERO),
+                // Behind a pooler the pools' connections are client connections,
+                // which it accepts at once; its server connections take the time.
+                connect_is_zero: scenario.database.pooler.is_some()
+                    || scenario.database.connect_time.constant_value() == Some(SimDuration::ZERO),
                 waiting_copies: Default::default(),
             },
             classes,
@@ -472,6 +578,10 @@ impl<'s> Simulation<'s> {
             cpu: scenario.database.cores.map(cpu::Cpu::new),
             respond_now: Vec::new(),
             inline_ok: scenario.client.is_none() && fleet.worker_concurrency.is_none(),
+            woken: Vec::new(),
+            retries,
+            refuse_delayed: scenario.database.refuse_time.constant_value() != Some(SimDuration::ZERO),
+            pooler,
             rr_next: 0,
             routing_rng: streams.stream(StreamId::new(streams::ROUTING, 0)),
             next_request_id: 0,
@@ -494,7 +604,7 @@ impl<'s> Simulation<'s> {
     /// idle + in use (leaked included); the database's count is the sum of
     /// every copy's open and opening connections and stays within its limit.
     fn check_invariants(&self) {
-        let mut per_copy = vec![[0u32; 4]; self.copies.len()]; // opening, idle, in use, leaked
+        let mut per_copy = vec![[0u32; 5]; self.copies.len()]; // opening, idle, in use, leaked, refusing
         for id in self.conns.all(|_| true) {
             let c = self.conns.get(id);
             let k = match c.state {
@@ -502,6 +612,7 @@ impl<'s> Simulation<'s> {
                 ConnState::Idle => 1,
                 ConnState::InUse => 2,
                 ConnState::Leaked => 3,
+                ConnState::Refusing => 4,
                 ConnState::Free => unreachable!(),
             };
             per_copy[c.instance as usize][k] += 1;
@@ -514,6 +625,11 @@ impl<'s> Simulation<'s> {
             assert_eq!(copy.opening, n[0], "t={t}: copy {i} opening");
             assert_eq!(copy.open, n[1] + n[2] + n[3], "t={t}: copy {i}: open = idle + in use + leaked");
             assert_eq!(copy.in_use, n[2] + n[3], "t={t}: copy {i} in use");
+            assert_eq!(copy.refusing, n[4], "t={t}: copy {i} refusing");
+            assert!(
+                copy.pending() <= self.pools[copy.pool as usize].max_opening,
+                "t={t}: copy {i} opens too many at once"
+            );
             db += copy.open + copy.opening;
             used += copy.in_use;
             leaked += n[3];
@@ -522,6 +638,11 @@ impl<'s> Simulation<'s> {
         assert!(db <= self.db.usable, "t={}: {db} connections open, {} usable", self.now, self.db.usable);
         assert_eq!(self.used_total, used, "t={}: connections in use", self.now);
         assert_eq!(self.leaked_now, leaked, "t={}: leaked connections", self.now);
+        let queued: usize = self.copies.iter().map(|c| c.waiting as usize).sum();
+        assert!(self.woken.len() <= queued, "t={}: woken waiters are counted as waiting", self.now);
+        if let Some(p) = &self.pooler {
+            self.check_pooler(p);
+        }
     }
 
     /// Runs to the end (the scenario's `duration`, or until nothing is left to do).
@@ -647,6 +768,9 @@ impl<'s> Simulation<'s> {
             (p.peak_used, p.peak_open) = (level(p.used), level(p.open));
         }
         self.leaked_peak = level(self.leaked_now);
+        if let Some(p) = &mut self.pooler {
+            p.start_peaks(observed);
+        }
         self.worker_queue_max = level(self.worker_queues.iter().map(|q| q.len() as u32).max().unwrap_or(0));
     }
 
@@ -663,6 +787,15 @@ impl<'s> Simulation<'s> {
             Event::LeakWarning { conn, generation } => !self.conns.is(conn, generation, ConnState::Leaked),
             Event::ClientTimeout { slot, generation } => !self.requests.is_current(slot, generation),
             Event::CpuDone { epoch } => self.cpu.as_ref().is_none_or(|c| c.epoch != epoch),
+            Event::Refused { conn, generation } => !self.conns.is(conn, generation, ConnState::Refusing),
+            Event::RetryOpen { instance, epoch } => self.retries[instance as usize].epoch != epoch,
+            Event::WakeUp { slot, generation } => !self.requests.is_in(slot, generation, request::Phase::Woken),
+            Event::ServerConnected { server, generation } => {
+                self.pooler.as_ref().is_none_or(|p| !p.is_opening(server, generation))
+            }
+            Event::QueryWaitCheck { epoch } => self.pooler.as_ref().is_none_or(|p| p.check_epoch != epoch),
+            Event::PoolerOpen { epoch } => self.pooler.as_ref().is_none_or(|p| p.open_epoch != epoch),
+            Event::ResetDone { slot, generation } => !self.requests.is_in(slot, generation, request::Phase::Resetting),
             Event::JobRun { job, epoch, .. } => {
                 let j = &self.jobs[job as usize];
                 !j.active || j.epoch != epoch
@@ -701,6 +834,14 @@ impl<'s> Simulation<'s> {
                 self.start_request(workload, user, Some(class as usize), attempt)
             }
             Event::CpuDone { .. } => self.on_cpu_done(),
+            Event::Refused { conn, .. } => self.on_refused_open(conn),
+            Event::RetryOpen { instance, .. } => self.on_retry_open(instance),
+            Event::WakeUp { slot, generation } => self.on_wake_up(slot, generation),
+            Event::ServerConnected { server, .. } => self.on_server_connected(server),
+            Event::QueryWaitCheck { .. } => self.on_query_wait_check(),
+            Event::PoolerOpen { .. } => self.pooler_open(),
+            Event::ServerIdleCheck => self.on_server_idle_check(),
+            Event::ResetDone { slot, generation } => self.on_reset_done(slot, generation),
         }
         Ok(())
     }
@@ -722,8 +863,16 @@ impl<'s> Simulation<'s> {
             if self.copies[i as usize].draining {
                 continue;
             }
+            if self.pools[pool].max_opening != u32::MAX && !self.db.connect_is_zero {
+                // One (or a few) at a time: each connect starts the next (`fill`).
+                self.fill(i);
+                continue;
+            }
             for _ in 0..min_idle {
-                let Some(conn) = self.open_conn(i) else { break };
+                let Some(conn) = self.open_conn(i) else {
+                    self.fill_refused(i);
+                    break;
+                };
                 self.connect(conn);
             }
         }

@@ -6,8 +6,11 @@
 //! out (leaked ones included). Waiters are served by priority, first come first
 //! served within a priority; entries of waiters that gave up are dropped lazily.
 //! Idle connections are reused last-in first-out (as node-postgres and
-//! HikariCP do), so the front of `idle` is the one idle the longest: the only
-//! one the idle timeout needs to look at.
+//! HikariCP do) or, with `reuse: fifo`, first-in first-out (SQLAlchemy,
+//! psycopg_pool); either way the front of `idle` is the one idle the longest:
+//! the only one the idle timeout needs to look at. `refusing` counts opens
+//! the database will refuse once their `refuse_time` has passed: they take
+//! room in the pool (not at the database) until then.
 
 use std::collections::VecDeque;
 
@@ -44,6 +47,8 @@ pub struct PoolCopy {
     pub opening: u32,
     /// Connections checked out (leaked ones included).
     pub in_use: u32,
+    /// Opens under way that the database will refuse (`database.refuse_time`).
+    pub refusing: u32,
     /// Live waiters.
     pub waiting: u32,
     /// Acquire timeout for requests that start waiting now.
@@ -56,6 +61,12 @@ pub struct PoolCopy {
     pub wants_db: bool,
     /// The pod was scaled in: connections close when released.
     pub draining: bool,
+    /// Idle connections are reused oldest first (`reuse: fifo`).
+    pub idle_fifo: bool,
+    /// A returned connection wakes its waiter, who may be overtaken (`handoff: wake_up`).
+    pub wakes: bool,
+    /// `draining || wakes`: a release that may not simply hand the connection over.
+    pub slow_release: bool,
     /// Key of the one timeout event pending for this copy's waiters
     /// (`u128::MAX`: none); it is never later than the earliest live deadline.
     pub timer: u128,
@@ -78,12 +89,16 @@ impl PoolCopy {
             open: 0,
             opening: 0,
             in_use: 0,
+            refusing: 0,
             waiting: 0,
             acquire_timeout,
             idle: VecDeque::new(),
             idle_check_armed: false,
             wants_db: false,
             draining: false,
+            idle_fifo: false,
+            wakes: false,
+            slow_release: false,
             timer: u128::MAX,
             timer_epoch: 0,
             waiters: Default::default(),
@@ -91,10 +106,30 @@ impl PoolCopy {
         }
     }
 
-    /// Connections established or being established.
+    /// Connections established or being established (refused opens still
+    /// under way included: they take room in the pool until refused).
     #[inline]
     pub fn total(&self) -> u32 {
-        self.open + self.opening
+        self.open + self.opening + self.refusing
+    }
+
+    /// Opens under way, refused ones included.
+    #[inline]
+    pub fn pending(&self) -> u32 {
+        self.opening + self.refusing
+    }
+
+    /// The next idle connection entry to hand out: the newest (LIFO) or the
+    /// oldest (`reuse: fifo`); entries may be stale.
+    #[inline]
+    pub fn take_idle_entry(&mut self) -> Option<(u32, u32)> {
+        if self.idle_fifo { self.idle.pop_front() } else { self.idle.pop_back() }
+    }
+
+    /// Live waiters in the order they are served (highest priority first,
+    /// oldest first), for the cold paths that look beyond the first.
+    pub fn waiters_in_order<'a>(&'a self, is_live: impl Fn(Waiter) -> bool + 'a) -> impl Iterator<Item = Waiter> + 'a {
+        self.waiters.iter().rev().flat_map(|q| q.iter().copied()).filter(move |&w| is_live(w))
     }
 
     /// Idle connections (the live ones: `idle` may hold closed entries until they are skipped).
@@ -190,6 +225,9 @@ pub enum ConnState {
     InUse,
     /// Checked out and never coming back (until killed or its pool closes).
     Leaked,
+    /// An open the database refused; the pool learns it when `refuse_time`
+    /// has passed. It holds no slot at the database.
+    Refusing,
 }
 
 /// One database connection.
@@ -205,7 +243,8 @@ pub struct Conn {
     pub since: SimTime,
     /// Where it is.
     pub state: ConnState,
-    /// Request slot of its holder (valid when in use).
+    /// Request slot of its holder (valid when in use), or of the request the
+    /// open is for while opening (with delayed refusals).
     pub holder: u32,
 }
 

@@ -19,6 +19,16 @@ pub enum Phase {
     AtWorker,
     /// Holding a connection.
     Holding,
+    /// Handed a returned connection it has not taken yet (`handoff: wake_up`):
+    /// out of its pool's queue until it wakes.
+    Woken,
+    /// Holding its pool's connection (a client of the pooler), its
+    /// transaction queued at the pooler for a server connection.
+    AtPooler,
+    /// Its hold is done; the pool's reset query queues at the pooler.
+    ResetWait,
+    /// The pool's reset query runs on a server connection of the pooler.
+    Resetting,
     /// Done with the pool; the response leaves after the overhead.
     Responding(Outcome),
 }
@@ -157,6 +167,13 @@ impl Requests {
     pub fn is_holding(&self, slot: u32, generation: u32) -> bool {
         let r = &self.slots[slot as usize];
         r.generation == generation && r.phase == Phase::Holding
+    }
+
+    /// Whether (slot, generation) is the same request and in `phase`.
+    #[inline]
+    pub fn is_in(&self, slot: u32, generation: u32, phase: Phase) -> bool {
+        let r = &self.slots[slot as usize];
+        r.generation == generation && r.phase == phase
     }
 
     /// The generation of a slot's current request.

@@ -51,6 +51,9 @@ pub fn summary_value(r: &RunResult) -> Value {
         if let Some(c) = &f.client {
             out.insert("client".into(), serde_json::to_value(c).unwrap_or(Value::Null));
         }
+        if let Some(p) = &f.pooler {
+            out.insert("pooler".into(), serde_json::to_value(p).unwrap_or(Value::Null));
+        }
         out.insert("warnings".into(), serde_json::to_value(&f.warnings).unwrap_or(Value::Null));
         if let Some(a) = &r.alerts {
             // Keyed by alert name, so expectations can address `alerts.PoolWaiting.lead_time_s`.

@@ -19,8 +19,39 @@ pub struct FleetSummary {
     pub client: Option<ClientSummary>,
     /// Queueing at workers (with `fleet.worker_concurrency`).
     pub workers: Option<WorkerSummary>,
+    /// The pooler in front of the database (with `database.pooler`).
+    pub pooler: Option<PoolerSummary>,
     /// Things a reviewer should know (e.g. an over-committed connection budget).
     pub warnings: Vec<String>,
+}
+
+/// The pooler in front of the database (pgbouncer in transaction mode).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PoolerSummary {
+    /// Always `transaction`, the mode poolsim models.
+    pub pool_mode: &'static str,
+    /// Server connections per pool (`default_pool_size`).
+    pub default_pool_size: u32,
+    /// Extra server connections after `reserve_pool_timeout` (`reserve_pool_size`).
+    pub reserve_pool_size: u32,
+    /// Most server connections open or connecting at once (what the database
+    /// sees), from the warm-up on.
+    pub peak_server_connections: u32,
+    /// Most client connections (the pools' connections) at once, from the warm-up on.
+    pub peak_client_connections: u32,
+    /// Most transactions waiting for a server connection at once (pgbouncer's
+    /// `SHOW POOLS` `cl_waiting`), from the warm-up on.
+    pub peak_clients_waiting: u32,
+    /// Queries that waited `query_wait_timeout` and failed (their client disconnected).
+    pub query_wait_timeouts: u64,
+    /// Client connections refused beyond `max_client_conn`.
+    pub clients_refused: u64,
+    /// Server connections opened.
+    pub server_connections_opened: u64,
+    /// Server connections closed (`server_idle_timeout`, `server_lifetime`).
+    pub server_connections_closed: u64,
+    /// Server connections the database refused (each blocks new ones for `server_login_retry`).
+    pub server_login_refusals: u64,
 }
 
 /// Requests that waited for a busy worker before asking for a connection.

@@ -21,7 +21,9 @@ mod timeline;
 
 pub use alerts::{AlertEpisode, AlertFigures, Alerts, Annotation, AnnotationKind};
 pub use compare::{Comparison, FigureRow};
-pub use fleet::{ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, WorkerSummary};
+pub use fleet::{
+    ClientSummary, DatabaseSummary, FleetSummary, JobSummary, LeakSummary, PoolSummary, PoolerSummary, WorkerSummary,
+};
 pub use requests::{Outcome, RequestRecord, RequestSink};
 pub use run::{Percentiles, Prediction, RequestCounts, RunMeta, RunResult, Stats, Summary, Theory};
 pub use scrape::{CopySample, FleetSample, HISTOGRAM_LE_S, HistogramSample, Scrapes};

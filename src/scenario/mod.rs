@@ -97,7 +97,7 @@ pub struct AlertsSpec {
 }
 
 /// The database server.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct DatabaseSpec {
     /// PostgreSQL `max_connections`; `None` for no limit (the single-pool format).
     pub max_connections: Option<u32>,
@@ -108,6 +108,57 @@ pub struct DatabaseSpec {
     /// CPU cores: with more queries running than cores, each runs slower
     /// (processor sharing). `None`: every query runs at full speed.
     pub cores: Option<u32>,
+    /// How long a refused open takes to fail (PostgreSQL forks a backend for
+    /// it before refusing). Constant zero: at once, when the open starts.
+    pub refuse_time: Dist,
+    /// A connection pooler in front of the database (pgbouncer): the pools'
+    /// connections are its clients, and only its server connections reach
+    /// the database.
+    pub pooler: Option<PoolerSpec>,
+}
+
+// By hand, like `PoolSpec`'s: the keys added with the pooler appear only when
+// set, so the scenario hash of a file without them is unchanged.
+impl std::fmt::Debug for DatabaseSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("DatabaseSpec");
+        d.field("max_connections", &self.max_connections)
+            .field("reserved_connections", &self.reserved_connections)
+            .field("connect_time", &self.connect_time)
+            .field("cores", &self.cores);
+        if self.refuse_time.constant_value() != Some(SimDuration::ZERO) {
+            d.field("refuse_time", &self.refuse_time);
+        }
+        if let Some(p) = &self.pooler {
+            d.field("pooler", p);
+        }
+        d.finish()
+    }
+}
+
+/// A connection pooler in transaction mode (pgbouncer `pool_mode =
+/// transaction`), with pgbouncer's own setting names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolerSpec {
+    /// Server connections per pool (pgbouncer `default_pool_size`, default 20).
+    pub default_pool_size: u32,
+    /// Extra server connections once a client has waited
+    /// `reserve_pool_timeout` (`reserve_pool_size`, default 0).
+    pub reserve_pool_size: u32,
+    /// How long the oldest client waits before the reserve opens (default 5 s).
+    pub reserve_pool_timeout: SimDuration,
+    /// Most client connections; more are refused (`max_client_conn`, default 100).
+    pub max_client_conn: u32,
+    /// A query waiting longer for a server connection fails and its client is
+    /// disconnected (`query_wait_timeout`, default 120 s; `None`: never).
+    pub query_wait_timeout: Option<SimDuration>,
+    /// Idle server connections close after this long (`server_idle_timeout`, default 600 s).
+    pub server_idle_timeout: Option<SimDuration>,
+    /// Server connections older than this close when released (`server_lifetime`, default 3600 s).
+    pub server_lifetime: Option<SimDuration>,
+    /// After the database refused a server connection, the pooler tries again
+    /// this much later (`server_login_retry`, default 15 s).
+    pub server_login_retry: SimDuration,
 }
 
 impl DatabaseSpec {
@@ -169,11 +220,109 @@ impl Scope {
 /// What a pool does when the database refuses a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnRefused {
-    /// The request that needed the connection fails at once (node-postgres).
+    /// The request that needed the connection fails at once; a refusal that
+    /// takes time (`database.refuse_time`) makes the pool open for its next
+    /// waiter, which is refused too while the database is full (node-postgres,
+    /// asyncpg).
     Fail,
     /// The request keeps waiting; the pool opens the connection as soon as the
-    /// database has a free slot, until the acquire timeout (HikariCP).
+    /// database has a free slot, until the acquire timeout.
     Wait,
+    /// Only the request whose own open was refused fails; requests already
+    /// waiting never open, they wait for a returned connection (SQLAlchemy).
+    FailOpener,
+    /// Every request keeps waiting; the pool tries the open again after a
+    /// backoff ([`PoolSpec::reconnect`]): psycopg_pool, HikariCP.
+    Retry,
+}
+
+impl OnRefused {
+    /// The name used in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnRefused::Fail => "fail",
+            OnRefused::Wait => "wait",
+            OnRefused::FailOpener => "fail_opener",
+            OnRefused::Retry => "retry",
+        }
+    }
+}
+
+/// The backoff of a pool that retries refused opens (`on_refused: retry`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reconnect {
+    /// Wait before the first retry (psycopg_pool 1 s, HikariCP 250 ms).
+    pub delay: SimDuration,
+    /// Each later wait is the last one times this (psycopg_pool 2, HikariCP 1.5).
+    pub backoff: f64,
+    /// Longest wait between two tries (HikariCP: min(10 s, connectionTimeout)).
+    pub max_delay: Option<SimDuration>,
+    /// The first wait is drawn uniformly within +-`jitter` of `delay` (psycopg_pool 0.1).
+    pub jitter: f64,
+    /// No more tries this long after the first refusal (psycopg_pool
+    /// `reconnect_timeout`); a later request starts again.
+    pub timeout: Option<SimDuration>,
+}
+
+/// Which idle connection a pool hands out first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// The most recently returned (asyncpg, node-postgres, HikariCP, pgbouncer):
+    /// the idle timeout closes the ones unused longest.
+    Lifo,
+    /// The one idle the longest (SQLAlchemy, psycopg_pool): every connection stays warm.
+    Fifo,
+}
+
+/// How a returned connection reaches the oldest waiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// At once: nobody can take it first (asyncpg, node-postgres, psycopg_pool).
+    Direct,
+    /// The waiter is woken and takes it this long later; a request that asks
+    /// in between takes it instead, and the robbed waiter waits again at the
+    /// back of the queue (SQLAlchemy's `threading.Condition`, HikariCP's
+    /// hand-off completed by the waiter's compare-and-set).
+    WakeUp(SimDuration),
+}
+
+/// When a pool with overflow closes a returned connection nobody waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverflowClose {
+    /// As soon as more than `max_size` are open.
+    OnRelease,
+    /// Only when `max_size` connections are already idle (SQLAlchemy's
+    /// `QueuePool`: its queue of `pool_size` is full).
+    WhenIdleFull,
+}
+
+/// A connection-pool library whose defaults and behaviours a pool takes
+/// (`pool.library`); every key written beside it overrides the preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Library {
+    /// asyncpg's `Pool`.
+    Asyncpg,
+    /// SQLAlchemy's `QueuePool`.
+    Sqlalchemy,
+    /// node-postgres' `pg.Pool` (pg-pool).
+    NodePostgres,
+    /// psycopg_pool's `ConnectionPool` / `AsyncConnectionPool`.
+    Psycopg,
+    /// HikariCP.
+    Hikaricp,
+}
+
+impl Library {
+    /// The name used in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Library::Asyncpg => "asyncpg",
+            Library::Sqlalchemy => "sqlalchemy",
+            Library::NodePostgres => "node-postgres",
+            Library::Psycopg => "psycopg",
+            Library::Hikaricp => "hikaricp",
+        }
+    }
 }
 
 /// Who is served first among the waiters of a pool.
@@ -188,7 +337,7 @@ pub enum Priority {
 }
 
 /// A connection pool.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct PoolSpec {
     /// Name used in messages and outputs.
     pub name: String,
@@ -211,6 +360,90 @@ pub struct PoolSpec {
     pub leak_detection_threshold: Option<SimDuration>,
     /// What happens when the database refuses a new connection.
     pub on_refused: OnRefused,
+    /// The library whose preset gave the defaults (`None`: poolsim's own).
+    pub library: Option<Library>,
+    /// Which idle connection is handed out first.
+    pub reuse: Reuse,
+    /// Connections opened at once (`None`: no limit); psycopg_pool and
+    /// HikariCP open one at a time.
+    pub open_concurrency: Option<u32>,
+    /// How a returned connection reaches a waiter.
+    pub handoff: Handoff,
+    /// The backoff between tries with `on_refused: retry`.
+    pub reconnect: Option<Reconnect>,
+    /// When an overflow connection nobody waits for is closed.
+    pub overflow_close: OverflowClose,
+    /// A query the pool runs on every returned connection before the request
+    /// that held it is done (asyncpg's reset query): through a pooler in
+    /// transaction mode it is one more transaction. `None`: nothing.
+    pub reset_on_release: Option<SimDuration>,
+}
+
+impl PoolSpec {
+    /// A pool with poolsim's own defaults and these limits (the behaviour of
+    /// every pool before `library:` presets existed).
+    pub fn basic(name: &str, max_size: u32, acquire_timeout: SimDuration) -> PoolSpec {
+        PoolSpec {
+            name: name.to_string(),
+            scope: Scope::Worker,
+            max_size,
+            min_idle: 0,
+            max_overflow: 0,
+            acquire_timeout,
+            idle_timeout: None,
+            max_lifetime: None,
+            leak_detection_threshold: None,
+            on_refused: OnRefused::Fail,
+            library: None,
+            reuse: Reuse::Lifo,
+            open_concurrency: None,
+            handoff: Handoff::Direct,
+            reconnect: None,
+            overflow_close: OverflowClose::OnRelease,
+            reset_on_release: None,
+        }
+    }
+}
+
+// Written by hand so that the keys added for the library presets appear only
+// when set: the scenario hash (the FNV of this text) of a file that does not
+// use them stays what it was before they existed.
+impl std::fmt::Debug for PoolSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("PoolSpec");
+        d.field("name", &self.name)
+            .field("scope", &self.scope)
+            .field("max_size", &self.max_size)
+            .field("min_idle", &self.min_idle)
+            .field("max_overflow", &self.max_overflow)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_lifetime", &self.max_lifetime)
+            .field("leak_detection_threshold", &self.leak_detection_threshold)
+            .field("on_refused", &self.on_refused);
+        if let Some(l) = &self.library {
+            d.field("library", l);
+        }
+        if self.reuse != Reuse::Lifo {
+            d.field("reuse", &self.reuse);
+        }
+        if let Some(n) = &self.open_concurrency {
+            d.field("open_concurrency", n);
+        }
+        if self.handoff != Handoff::Direct {
+            d.field("handoff", &self.handoff);
+        }
+        if let Some(r) = &self.reconnect {
+            d.field("reconnect", r);
+        }
+        if self.overflow_close != OverflowClose::OnRelease {
+            d.field("overflow_close", &self.overflow_close);
+        }
+        if let Some(r) = &self.reset_on_release {
+            d.field("reset_on_release", r);
+        }
+        d.finish()
+    }
 }
 
 /// A kind of request.

@@ -159,6 +159,10 @@ pub enum Assumption {
     InstantConnections,
     /// Hold times do not depend on the load (the database has a core for every query).
     LoadIndependentHolds,
+    /// Waiters are served first come, first served, the instant a connection is free.
+    FifoWaiters,
+    /// Connections reach the database directly (no pooler queue in between).
+    DirectConnections,
 }
 
 impl Assumption {
@@ -176,6 +180,8 @@ impl Assumption {
             Assumption::DatabaseAcceptsAll => "a database that accepts every connection",
             Assumption::InstantConnections => "connections that open instantly",
             Assumption::LoadIndependentHolds => "holds that do not depend on the load",
+            Assumption::FifoWaiters => "waiters served first come, first served, at once",
+            Assumption::DirectConnections => "connections straight to the database (no pooler)",
         }
     }
 }
@@ -546,7 +552,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
 /// routed to its copies, workers that queue requests before the pool, a database that
 /// refuses connections or shares its cores, and connections that take time to open.
 fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: u32, load: &mut PoolLoad) {
-    use crate::scenario::Routing;
+    use crate::scenario::{Handoff, Routing};
     let open = load.arrival_rate_per_s > 0.0;
     if instances > 1 && open && s.fleet.routing != Routing::Random {
         let how = match s.fleet.routing {
@@ -571,7 +577,31 @@ fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: 
             ),
         });
     }
+    if let Some(p) = &s.database.pooler {
+        load.broken.push(Broken {
+            assumption: Assumption::DirectConnections,
+            message: format!(
+                "a pooler (transaction mode, default_pool_size {}{}) sits between the pools and the database: every \
+                 transaction also queues for one of its server connections, shared by all pools, which the per-pool \
+                 figures leave out; they hold while the pools are the bottleneck, not the pooler",
+                p.default_pool_size,
+                if p.reserve_pool_size > 0 { format!(" + reserve {}", p.reserve_pool_size) } else { String::new() }
+            ),
+        });
+    }
+    if let Handoff::WakeUp(t) = pool.handoff {
+        load.broken.push(Broken {
+            assumption: Assumption::FifoWaiters,
+            message: format!(
+                "a returned connection reaches its waiter {} later (handoff: wake_up), and a request that asks in \
+                 between takes it: waiters can be overtaken and each hand-off leaves the connection unused that long, \
+                 so waits and timeouts can be worse than the figures",
+                fmt_secs(t.as_secs_f64())
+            ),
+        });
+    }
     if let Some(usable) = s.database.usable()
+        && s.database.pooler.is_none()
         && s.possible_connections() > u64::from(usable)
     {
         load.broken.push(Broken {
@@ -583,6 +613,9 @@ fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: 
                 match pool.on_refused {
                     crate::scenario::OnRefused::Fail => "fail, so requests fail at once",
                     crate::scenario::OnRefused::Wait => "wait, so requests wait for a free slot",
+                    crate::scenario::OnRefused::FailOpener => "fail_opener, so the requests that open fail at once",
+                    crate::scenario::OnRefused::Retry =>
+                        "retry, so requests wait while the pool retries after a backoff",
                 }
             ),
         });
@@ -615,6 +648,20 @@ fn fleet_assumptions(s: &Scenario, pool: &crate::scenario::PoolSpec, instances: 
                  wait for a new connection wait longer than the figures say",
                 fmt_secs(s.database.connect_time.mean_secs()),
                 churn.join(", ")
+            ),
+        });
+    }
+    if let Some(n) = pool.open_concurrency
+        && pool.min_idle < pool.max_size
+        && s.database.connect_time.mean_secs() > 0.0
+        && s.database.pooler.is_none()
+    {
+        load.broken.push(Broken {
+            assumption: Assumption::InstantConnections,
+            message: format!(
+                "this pool opens {n} connection(s) at a time ({} each, mean): a burst waits for the opens one after \
+                 another, longer than the figures say",
+                fmt_secs(s.database.connect_time.mean_secs())
             ),
         });
     }
@@ -671,7 +718,7 @@ fn erfc(x: f64) -> f64 {
 // ------------------------------------------------------------------------ the math
 
 /// The assumptions of the open-loop queueing models for this pool.
-pub(super) const QUEUE_ASSUMPTIONS: [Assumption; 8] = [
+pub(super) const QUEUE_ASSUMPTIONS: [Assumption; 10] = [
     Assumption::PoissonArrivals,
     Assumption::OpenLoop,
     Assumption::SteadyState,
@@ -680,6 +727,8 @@ pub(super) const QUEUE_ASSUMPTIONS: [Assumption; 8] = [
     Assumption::DatabaseAcceptsAll,
     Assumption::InstantConnections,
     Assumption::LoadIndependentHolds,
+    Assumption::FifoWaiters,
+    Assumption::DirectConnections,
 ];
 
 /// What every figure built on the mean hold and the pool's connections rests on, whatever
@@ -1361,5 +1410,36 @@ mod tests {
         assert!(loads.pools[0].broken[1].message.contains("16 connections but the database accepts 10"));
         // Every copy at max_size + max_overflow fits 10 only at 1 + 1: the largest size is 1.
         assert_eq!(budget_max_size(&loads, 0), Some(1));
+    }
+
+    /// Library behaviours the formulas leave out are flagged: a woken waiter that can be
+    /// overtaken (SQLAlchemy, HikariCP), opens one at a time, and a pooler in front of
+    /// the database; a plain pool of the same size keeps every assumption.
+    #[test]
+    fn presets_that_break_the_model_and_a_pooler_are_flagged() {
+        let plain = "name: t\npool: {max_size: 4, acquire_timeout: 1s}\nrequest: {hold: {dist: exponential, mean: 100ms}}\n\
+                     workload:\n  - open: {rate: 30/s, until: 1h}\n";
+        let kinds = |yaml: &str| -> Vec<Assumption> {
+            pool_loads(&from_str(yaml, "t.yaml", None, &[]).unwrap()).pools[0]
+                .broken
+                .iter()
+                .map(|b| b.assumption)
+                .collect()
+        };
+        assert!(kinds(plain).is_empty());
+        let sqla = plain.replace("max_size: 4,", "max_size: 4, max_overflow: 0, library: sqlalchemy,");
+        assert_eq!(kinds(&sqla), [Assumption::FifoWaiters]);
+        let serial = plain
+            .replace("max_size: 4,", "max_size: 4, min_idle: 0, library: psycopg,")
+            .replace("name: t\n", "name: t\ndatabase: {max_connections: 100, connect_time: 5ms}\n");
+        assert!(kinds(&serial).contains(&Assumption::InstantConnections), "{:?}", kinds(&serial));
+        let pooled = plain.replace(
+            "name: t\n",
+            "name: t\ndatabase:\n  max_connections: 100\n  pooler: {pool_mode: transaction, default_pool_size: 2}\n",
+        );
+        let loads = pool_loads(&from_str(&pooled, "t.yaml", None, &[]).unwrap());
+        let b = &loads.pools[0].broken;
+        assert_eq!(b[0].assumption, Assumption::DirectConnections);
+        assert!(b[0].message.contains("default_pool_size 2"), "{b:?}");
     }
 }

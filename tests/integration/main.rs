@@ -16,6 +16,7 @@ mod golden;
 mod incident;
 mod invalid;
 mod layers;
+mod libraries;
 mod properties;
 mod sweep;
 mod theory;

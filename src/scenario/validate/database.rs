@@ -1,12 +1,19 @@
-//! `database:`: the server's connection limit, reserved slots, connect time and cores.
+//! `database:`: the server's connection limit, reserved slots, connect time,
+//! refusal time, cores and the pooler in front of it (`pooler.rs`).
 
 use super::DEFAULT_RESERVED_CONNECTIONS;
 use super::fields::{Ctx, fields, join, opt_dist, p_uint};
+use super::pooler::pooler;
 use crate::scenario::DatabaseSpec;
 use crate::scenario::yaml::Node;
 
 pub(super) fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<DatabaseSpec> {
-    let f = fields(ctx, node, path, &["max_connections", "reserved_connections", "connect_time", "cores"])?;
+    let f = fields(
+        ctx,
+        node,
+        path,
+        &["max_connections", "reserved_connections", "connect_time", "cores", "refuse_time", "pooler"],
+    )?;
     let max = f
         .req(ctx, "max_connections", "max_connections: 500")
         .and_then(|(n, p)| p_uint(ctx, n, &p, 1, 10_000_000, "PostgreSQL max_connections"));
@@ -17,6 +24,11 @@ pub(super) fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Databas
     let connect_time = opt_dist(ctx, &f, "connect_time");
     let cores = match f.get("cores") {
         Some((n, p)) => p_uint(ctx, n, &p, 1, 100_000, "CPU cores of the database").map(|c| Some(c as u32)),
+        None => Some(None),
+    };
+    let refuse_time = opt_dist(ctx, &f, "refuse_time");
+    let pooler = match f.get("pooler") {
+        Some((n, p)) => pooler(ctx, n, &p).map(Some),
         None => Some(None),
     };
     let (max, (reserved, at)) = (max?, reserved?);
@@ -37,5 +49,7 @@ pub(super) fn database(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Databas
         reserved_connections: reserved as u32,
         connect_time: connect_time?,
         cores: cores?,
+        refuse_time: refuse_time?,
+        pooler: pooler?,
     })
 }

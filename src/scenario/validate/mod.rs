@@ -21,7 +21,9 @@ mod event;
 mod fields;
 mod fleet;
 mod job;
+mod library;
 mod pool;
+mod pooler;
 mod workload;
 
 use std::path::Path;
@@ -213,6 +215,8 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
             reserved_connections: 0,
             connect_time: Dist::Constant(SimDuration::ZERO),
             cores: None,
+            refuse_time: Dist::Constant(SimDuration::ZERO),
+            pooler: None,
         }),
     };
     let fleet = match f.get("fleet") {
