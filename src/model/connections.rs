@@ -461,8 +461,12 @@ impl Simulation<'_> {
         let generation = c.generation;
         let copy = &mut self.copies[instance as usize];
         copy.idle.push_back((conn, generation));
-        let timeout = self.pools[copy.pool as usize].idle_timeout;
-        if timeout != SimDuration::MAX && !copy.idle_check_armed {
+        let pool = &self.pools[copy.pool as usize];
+        // A check only when it could close something: a copy at or below
+        // `min_idle` keeps its connections (and a check that closes nothing
+        // would still hold a run without `duration` open until it fires).
+        let timeout = pool.idle_timeout;
+        if timeout != SimDuration::MAX && !copy.idle_check_armed && copy.open > pool.min_idle {
             copy.idle_check_armed = true;
             self.queue.push_timer(now + timeout, Event::IdleCheck { instance });
         }

@@ -319,3 +319,22 @@ fn the_retry_jitter_draws_from_its_own_stream() {
     let arrivals = |r: &[RequestRecord]| r.iter().map(|x| x.arrival).collect::<Vec<_>>();
     assert_eq!(arrivals(&ra), arrivals(&rc));
 }
+
+/// The lab's asyncpg pool (`min_size = max_size = 5`): its idle timeout (300 s) can
+/// never close a connection, so a run without `duration` ends with its last
+/// response (10.1 s for 50 at once), not 300 s later; a node-postgres pool (min 0,
+/// idle 10 s) does close its 5 connections 10 s after their last use, and the run
+/// goes on until then.
+#[test]
+fn an_idle_timeout_that_can_close_nothing_does_not_hold_the_run_open() {
+    let lab = |pool: &str| {
+        format!("name: t\npool: {{{pool}, acquire_timeout: 10s}}\nrequest: {{hold: 1s, overhead: 100ms}}\nworkload:\n  - burst: {{count: 50}}\n")
+    };
+    let (r, _) = audited(&lab("library: asyncpg, max_size: 5, min_idle: 5"));
+    assert_eq!(r.summary.duration_s, 10.1);
+    assert_eq!(r.fleet.pools[0].connections_closed, 0);
+    let (r, _) = audited(&lab("library: node-postgres, max_size: 5"));
+    // The last 5 connections come back at 10 s and close at 20 s.
+    assert_eq!(r.summary.duration_s, 20.0);
+    assert_eq!(r.fleet.pools[0].connections_closed, 5);
+}
