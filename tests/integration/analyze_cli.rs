@@ -24,8 +24,9 @@ fn analyze_prints_the_lab_figures() {
         .args(["analyze", repo("scenarios/lab04-ex5-k6-ramp.yaml").to_str().unwrap()])
         .assert()
         .success()
-        .stdout(predicate::str::contains("5.00 req/s"))
-        .stdout(predicate::str::contains("8900.00 ms"))
+        // The calibrated hold: 5 / 1.0034 s, and 50 x 1.0034 / 5 - 1.1034 s.
+        .stdout(predicate::str::contains("4.98 req/s"))
+        .stdout(predicate::str::contains("8930.60 ms"))
         .stdout(predicate::str::contains("open-loop arrivals"));
 }
 

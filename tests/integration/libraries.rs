@@ -328,7 +328,9 @@ fn the_retry_jitter_draws_from_its_own_stream() {
 #[test]
 fn an_idle_timeout_that_can_close_nothing_does_not_hold_the_run_open() {
     let lab = |pool: &str| {
-        format!("name: t\npool: {{{pool}, acquire_timeout: 10s}}\nrequest: {{hold: 1s, overhead: 100ms}}\nworkload:\n  - burst: {{count: 50}}\n")
+        format!(
+            "name: t\npool: {{{pool}, acquire_timeout: 10s}}\nrequest: {{hold: 1s, overhead: 100ms}}\nworkload:\n  - burst: {{count: 50}}\n"
+        )
     };
     let (r, _) = audited(&lab("library: asyncpg, max_size: 5, min_idle: 5"));
     assert_eq!(r.summary.duration_s, 10.1);
