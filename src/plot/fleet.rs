@@ -759,6 +759,7 @@ mod tests {
                 version: "0.1.0".into(),
                 bucket_s: 1.0,
                 events: 1,
+                acquire_timeouts_s: vec![10.0],
             },
             timeline,
             summary: Summary {
