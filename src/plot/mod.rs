@@ -17,6 +17,7 @@ pub mod compare;
 pub mod fleet;
 pub mod heatmap;
 pub mod sweep;
+mod text;
 
 use std::sync::OnceLock;
 
@@ -26,6 +27,8 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use text::fmt_num;
 
 use crate::result::{Bucket, RunResult};
 
@@ -739,38 +742,6 @@ fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
 
-/// A number for labels: ≤ 3 significant decimals, thousands separators, exponent beyond 1e6.
-fn fmt_num(v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".into();
-    }
-    if !(1e-3..1e6).contains(&a) {
-        let s = format!("{v:.2e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        return format!("{}e{exp}", mant.trim_end_matches('0').trim_end_matches('.'));
-    }
-    let decimals = (2 - a.log10().floor() as i32).clamp(0, 3) as usize;
-    let s = format!("{a:.decimals$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
-    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
-    let mut out = String::from(if v < 0.0 { "-" } else { "" });
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,15 +912,6 @@ mod tests {
         assert!(flat.hi > flat.lo && flat.bold.len() >= 3, "{:?}", flat.bold);
         let huge = Axis::fit(Scale::Count, [f64::MAX].into_iter());
         assert!(huge.hi.is_finite() && huge.bold.len() <= 8);
-    }
-
-    #[test]
-    fn numbers_are_formatted_for_labels() {
-        let cases = [(0.0, "0"), (1234.4, "1,234"), (0.5, "0.5"), (12.26, "12.3"), (-2000.0, "-2,000")];
-        for (v, s) in cases {
-            assert_eq!(fmt_num(v), s);
-        }
-        assert_eq!((fmt_num(1e12), fmt_num(2.5e-5), fmt_num(f64::NAN)), ("1e12".into(), "2.5e-5".into(), "—".into()));
     }
 
     fn feed(rows: &[Bucket]) -> (Vec<Bucket>, u32) {
