@@ -10,8 +10,8 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PlotError;
 use super::sweep::{Area, FONT, INK, MUTED, PALETTE, label, png, y_range};
+use super::{Format, PlotError};
 use crate::result::{Bucket, RunResult};
 
 const MAX_COLUMNS: usize = 1000;
@@ -63,8 +63,13 @@ fn column(r: &RunResult, name: &str) -> Vec<Option<(f64, f64)>> {
         .collect()
 }
 
-/// The overlay of every run's timeline; `names[i]` labels `runs[i]`.
+/// [`overlay`] as PNG.
 pub fn overlay_png(runs: &[RunResult], names: &[String]) -> Result<Vec<u8>, PlotError> {
+    overlay(runs, names, Format::Png)
+}
+
+/// The overlay of every run's timeline; `names[i]` labels `runs[i]`.
+pub fn overlay(runs: &[RunResult], names: &[String], format: Format) -> Result<Vec<u8>, PlotError> {
     let has = |col: &str| runs.iter().any(|r| r.timeline.iter().any(|b| b.value(col).is_some()));
     let panels: Vec<&Panel> = PANELS.iter().filter(|p| has(p.solid)).collect();
     let t_end = runs
@@ -74,7 +79,7 @@ pub fn overlay_png(runs: &[RunResult], names: &[String]) -> Result<Vec<u8>, Plot
         .fold(0.0, f64::max);
     let x = (0.0, if t_end > 0.0 { t_end } else { 1.0 });
     let h = HEAD_H + PANEL_H * panels.len().max(1) as u32;
-    png(WIDTH, h, |root| {
+    png(WIDTH, h, format, |root| {
         let (head, body) = root.split_vertically(HEAD_H);
         draw_head(&head, names, runs.first().map_or(0, |r| r.meta.seed))?;
         let areas = body.split_evenly((panels.len().max(1), 1));

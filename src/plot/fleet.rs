@@ -1,5 +1,5 @@
 //! Figures of the fleet: the database's connections against its limit, and pool usage per pod
-//! (the "By Pod" strip of the incident's dashboard), as PNG bytes.
+//! (the "By Pod" strip of the incident's dashboard), as PNG or SVG bytes.
 //!
 //! This is a child of [`crate::plot`] and reuses its frame, panels, axes, palette and font, so the
 //! figures look like the others and their time axes line up with them.
@@ -21,9 +21,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Area, Axis, BLUE, FONT, FRAME, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge, Merging,
-    PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure,
-    fmt_num, nice_step, ticks,
+    Area, Axis, BLUE, FONT, FRAME, Format, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge,
+    Merging, PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel,
+    figure, fmt_num, nice_step, ticks,
 };
 use crate::result::{PoolInstance, PoolRow, RowSink, RunResult};
 
@@ -65,12 +65,12 @@ const RAMP: [(f64, RGBColor); 5] = [
 /// reserved slots) and `max_connections`, above the refused connection attempts per bucket and
 /// the leaked connections; with a header of the connection budget. Without a database limit the
 /// limit lines are left out.
-pub fn database_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn database(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
     let limits = Limits::of(r, &f);
     let conns = connections_panel(&f, &limits);
     let errs = refusals_panel(&f);
-    figure(WIDTH, DATABASE_H, |root| {
+    figure(WIDTH, DATABASE_H, format, |root| {
         let (head, body) = root.split_vertically(DB_HEADER_H);
         draw_db_header(&head, r, &limits)?;
         let h = body.dim_in_pixel().1;
@@ -84,16 +84,26 @@ pub fn database_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
 /// One row per pod (and one for shared pools), time across, coloured by the connections in use
 /// in the pod (the sum over its pool copies of each copy's peak in the bucket) divided by the
 /// pod's capacity (the sum of its copies' `max_size`), with a 0–100 % colour bar.
-pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn pods(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let g = PodGrid::new(r);
     let n = g.rows.len().max(1) as u32;
     let plot_h = (n * (MAX_PLOT_H / n).clamp(MIN_ROW_H, MAX_ROW_H)).max(MIN_PLOT_H);
     let h = PODS_HEADER_H + TITLE_H + 6 + plot_h + X_AREA + MARGIN;
-    figure(WIDTH, h, |root| {
+    figure(WIDTH, h, format, |root| {
         let (head, body) = root.split_vertically(PODS_HEADER_H);
         draw_pods_header(&head, r, &g)?;
         draw_grid(&body, &g, plot_h)
     })
+}
+
+/// [`database`] as PNG.
+pub fn database_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    database(r, Format::Png)
+}
+
+/// [`pods`] as PNG.
+pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    pods(r, Format::Png)
 }
 
 /// Keeps, of the pool rows streaming by, what [`pods_png`] draws: per bucket,

@@ -1,7 +1,9 @@
-//! Figures of a run (latency, queue depth, errors and a dashboard of all three), as PNG bytes.
+//! Figures of a run (latency, queue depth, errors and a dashboard of all three), as PNG or SVG
+//! bytes.
 //!
-//! Figures are drawn from a [`RunResult`] only, never from engine state: plotters renders into an
-//! in-memory RGB buffer that the `image` crate encodes to PNG. Writing files is the caller's job.
+//! Figures are drawn from a [`RunResult`] only, never from engine state: plotters draws on a
+//! [`canvas`](canvas::Format) that is an in-memory RGB buffer (encoded to PNG) or an SVG document.
+//! Writing files is the caller's job.
 //!
 //! Invariants:
 //! - Deterministic: the same result gives the same bytes. The font is embedded (DejaVu Sans,
@@ -13,6 +15,7 @@
 //! - Aligned: every panel reserves the same label areas, so stacked time axes line up exactly.
 //! - Linear y axes start at 0; latency uses a log axis so 100 ms and 10 s are both readable.
 
+mod canvas;
 pub mod compare;
 pub mod fleet;
 pub mod heatmap;
@@ -21,13 +24,13 @@ mod text;
 
 use std::sync::OnceLock;
 
-use image::codecs::png::PngEncoder;
-use image::{ColorType, ImageEncoder};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use canvas::Canvas;
+pub use canvas::Format;
 use text::fmt_num;
 
 use crate::result::{Bucket, RunResult};
@@ -53,34 +56,54 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotE
 }
 
 /// Latency p50/p95/p99 per bucket over time (log y axis, ms); buckets without responses are gaps.
-pub fn latency_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn latency(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.latency(&title_suffix(r))]))
+    figure(WIDTH, SINGLE_H, format, |root| draw_stack(root, &f, &[f.latency(&title_suffix(r))]))
 }
 
 /// Requests waiting for a connection (max per bucket) above connections in use (max and mean)
 /// against the pool size, sharing the time axis.
-pub fn queue_depth_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn queue_depth(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
     let s = title_suffix(r);
-    figure(WIDTH, QUEUE_H, |root| draw_stack(root, &f, &[f.waiting(&s), f.connections(&s)]))
+    figure(WIDTH, QUEUE_H, format, |root| draw_stack(root, &f, &[f.waiting(&s), f.connections(&s)]))
 }
 
 /// 503 responses per bucket (bars) and the cumulative `db_pool_exhaustion_total` (line, right axis).
-pub fn errors_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn errors(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.errors(&title_suffix(r))]))
+    figure(WIDTH, SINGLE_H, format, |root| draw_stack(root, &f, &[f.errors(&title_suffix(r))]))
 }
 
 /// A header with the scenario, seed and key figures above the latency, queue-depth and error
 /// panels, stacked with aligned time axes (like the lab's "Connection Pool Dashboard").
-pub fn dashboard_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn dashboard(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, DASHBOARD_H, |root| {
+    figure(WIDTH, DASHBOARD_H, format, |root| {
         let (head, body) = root.split_vertically(HEADER_H);
         draw_header(&head, r)?;
         draw_stack(&body, &f, &[f.latency(""), f.waiting(""), f.connections(""), f.errors("")])
     })
+}
+
+/// [`latency`] as PNG.
+pub fn latency_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    latency(r, Format::Png)
+}
+
+/// [`queue_depth`] as PNG.
+pub fn queue_depth_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    queue_depth(r, Format::Png)
+}
+
+/// [`errors`] as PNG.
+pub fn errors_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    errors(r, Format::Png)
+}
+
+/// [`dashboard`] as PNG.
+pub fn dashboard_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    dashboard(r, Format::Png)
 }
 
 const WIDTH: u32 = 1200;
@@ -112,7 +135,7 @@ const INK: RGBColor = RGBColor(20, 20, 20);
 const MUTED: RGBColor = RGBColor(95, 95, 95);
 const FRAME: RGBColor = RGBColor(170, 170, 170);
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
 
 /// Registers DejaVu Sans as plotters' "sans-serif" once per process; text fails without it.
 fn ensure_fonts() -> Result<(), PlotError> {
@@ -124,18 +147,16 @@ fn ensure_fonts() -> Result<(), PlotError> {
     if ok { Ok(()) } else { Err(PlotError::Font) }
 }
 
-/// Renders `draw` into a white `w`×`h` RGB buffer and encodes it as PNG.
-pub(crate) fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
+/// Renders `draw` on a white `w`×`h` canvas and encodes it in `format` (the font registered first:
+/// text is laid out with it in either format).
+pub(crate) fn figure(
+    w: u32,
+    h: u32,
+    format: Format,
+    draw: impl FnOnce(&Area) -> Result<(), PlotError>,
+) -> Result<Vec<u8>, PlotError> {
     ensure_fonts()?;
-    let mut rgb = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw(&root)?;
-        root.present()?;
-    }
-    let mut png = Vec::new();
-    PngEncoder::new(&mut png).write_image(&rgb, w, h, ColorType::Rgb8).map_err(|e| PlotError::Encode(e.to_string()))?;
-    Ok(png)
+    canvas::render(w, h, format, draw)
 }
 
 /// Rows a [`PlotTimeline`] keeps before it merges them two by two.
@@ -611,7 +632,7 @@ fn draw_panel(area: &Area, f: &Frame, p: &Panel) -> Result<(), PlotError> {
 
 /// Draws one series given per-column `(start, end, y)` points; `None` breaks lines into runs.
 fn draw_series<CT: CoordTranslate<From = (f64, f64)>>(
-    chart: &mut ChartContext<BitMapBackend, CT>,
+    chart: &mut ChartContext<Canvas, CT>,
     s: &Series,
     pts: &[Option<(f64, f64, f64)>],
     base: f64,
@@ -876,6 +897,21 @@ mod tests {
         let r = run(300);
         for fig in FIGURES {
             assert_eq!(fig(&r).unwrap(), fig(&r).unwrap());
+        }
+    }
+
+    type Render = fn(&RunResult, Format) -> Result<Vec<u8>, PlotError>;
+    const RENDERS: [Render; 6] = [latency, queue_depth, errors, dashboard, fleet::database, fleet::pods];
+
+    #[test]
+    fn svg_figures_are_text_and_give_the_same_bytes() {
+        let r = run(300);
+        for (i, fig) in RENDERS.iter().enumerate() {
+            let svg = fig(&r, Format::Svg).unwrap_or_else(|e| panic!("figure {i}: {e}"));
+            assert_eq!(svg, fig(&r, Format::Svg).unwrap(), "figure {i}");
+            let text = String::from_utf8(svg).unwrap();
+            assert!(text.starts_with("<svg ") && text.contains("font-family=\"sans-serif\""), "figure {i}");
+            assert!(text.contains("\ntime (s)\n</text>"), "figure {i}");
         }
     }
 

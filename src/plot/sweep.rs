@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PlotError;
+use super::{Format, PlotError};
 use crate::result::Table;
 use crate::scenario::grid::Axis;
 
@@ -27,9 +27,9 @@ pub(crate) const PALETTE: [RGBColor; 7] = [
     RGBColor(20, 20, 20),
 ];
 
-pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<super::Canvas<'a>, Shift>;
 
-/// Renders `draw` into a PNG: the figure helper of `plot::mod` (one font
+/// Renders `draw` into a PNG or SVG: the figure helper of `plot::mod` (one font
 /// registration and one encoder for every figure of the crate).
 pub(crate) use super::figure as png;
 
@@ -64,14 +64,26 @@ pub(crate) fn draw_title(area: &Area, title: &str, subtitle: &str) -> Result<(),
     Ok(())
 }
 
-/// Line plot of `figure` against the single swept key: mean per point, band for the 95% interval.
-/// When the table also has `reference` (e.g. `theory.timed_out_rate`), it is drawn dashed.
+/// [`line()`] as PNG.
 pub fn line_png(
     t: &Table,
     axis: &Axis,
     figure: &str,
     reference: Option<&str>,
     scenario: &str,
+) -> Result<Vec<u8>, PlotError> {
+    line(t, axis, figure, reference, scenario, Format::Png)
+}
+
+/// Line plot of `figure` against the single swept key: mean per point, band for the 95% interval.
+/// When the table also has `reference` (e.g. `theory.timed_out_rate`), it is drawn dashed.
+pub fn line(
+    t: &Table,
+    axis: &Axis,
+    figure: &str,
+    reference: Option<&str>,
+    scenario: &str,
+    format: Format,
 ) -> Result<Vec<u8>, PlotError> {
     let col = t.figure(figure);
     let xs = axis.positions();
@@ -111,7 +123,7 @@ pub fn line_png(
         format!("{scenario}: one run per point (use --replications for confidence bands)")
     };
     let text_axis = axis.kind() == crate::scenario::grid::Kind::Text;
-    png(1000, 600, |root| {
+    png(1000, 600, format, |root| {
         let (head, body) = root.split_vertically(64);
         draw_title(&head, &format!("{figure} against {}", axis.key), &subtitle)?;
         let mut chart = ChartBuilder::on(&body)
