@@ -11,6 +11,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::sweep::{Area, FONT, INK, MUTED, PALETTE, label, png, y_range};
+use super::text::{ellipsize, font, width};
 use super::{Format, PlotError};
 use crate::result::{Bucket, RunResult};
 
@@ -93,15 +94,17 @@ pub fn overlay(runs: &[RunResult], names: &[String], format: Format) -> Result<V
 fn draw_head(area: &Area, names: &[String], seed: u64) -> Result<(), PlotError> {
     let t = (FONT, 20, FontStyle::Bold).into_text_style(area).color(&INK).pos(Pos::new(HPos::Left, VPos::Top));
     area.draw_text(&format!("Comparison under identical traffic (seed {seed})"), &t, (20, 10))?;
-    let font = (FONT, 15).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let f = font(15, FontStyle::Normal);
+    let style = f.clone().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    let w = area.dim_in_pixel().0 as i32;
     let mut x = 20;
     for (i, n) in names.iter().enumerate() {
         let c = PALETTE[i % PALETTE.len()];
         area.draw(&Rectangle::new([(x, 52), (x + 28, 62)], c.filled()))?;
-        let shown =
-            if n.chars().count() > 40 { format!("{}…", n.chars().take(39).collect::<String>()) } else { n.clone() };
-        area.draw_text(&shown, &font, (x + 36, 57))?;
-        x += 36 + area.estimate_text_size(&shown, &font)?.0 as i32 + 30;
+        // At most 360 px a name, and never past the figure's edge.
+        let shown = ellipsize(n, &f, (w - 20 - x - 36).clamp(0, 360) as u32);
+        area.draw_text(&shown, &style, (x + 36, 57))?;
+        x += 36 + width(&shown, &f) as i32 + 30;
     }
     Ok(())
 }

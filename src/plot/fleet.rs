@@ -20,10 +20,11 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::text::{ellipsize, font};
 use super::{
     Area, Axis, BLUE, FONT, FRAME, Format, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge,
-    Merging, PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel,
-    figure, fmt_num, nice_step, ticks,
+    Merging, PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip,
+    draw_heading, draw_panel, draw_tiles, figure, fmt_num, nice_step, ticks,
 };
 use crate::result::{PoolInstance, PoolRow, RowSink, RunResult};
 
@@ -367,40 +368,8 @@ fn draw_db_header(area: &Area, r: &RunResult, l: &Limits) -> Result<(), PlotErro
             if leaks.leaked_total > 0 { VERMILLION } else { INK },
         ),
     ];
-    draw_title_block(area, &format!("Database connections — {}", clip(&r.meta.name, 50)), r)?;
-    let left = |size: u32, style: FontStyle, c: RGBColor| {
-        (FONT, size, style).into_font().color(&c).pos(Pos::new(HPos::Left, VPos::Center))
-    };
-    let w = area.dim_in_pixel().0 as i32;
-    let (x0, gap, top, bottom) = (20, 12, 72, DB_HEADER_H as i32 - 12);
-    let tw = (w - 2 * x0 - gap * (tiles.len() as i32 - 1)) / tiles.len() as i32;
-    for (i, (label, value, color)) in tiles.iter().enumerate() {
-        let x = x0 + i as i32 * (tw + gap);
-        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], RGBColor(246, 246, 246).filled()))?;
-        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], FRAME.stroke_width(1)))?;
-        area.draw_text(label, &left(14, FontStyle::Normal, MUTED), (x + 10, top + 14))?;
-        area.draw_text(&clip(value, 20), &left(22, FontStyle::Bold, *color), (x + 10, bottom - 20))?;
-    }
-    Ok(())
-}
-
-/// The title line (bold, left) with the run's facts (right), as on the dashboard.
-fn draw_title_block(area: &Area, title: &str, r: &RunResult) -> Result<(), PlotError> {
-    let w = area.dim_in_pixel().0 as i32;
-    let title_style = (FONT, 24, FontStyle::Bold).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(title, &title_style, (20, 24))?;
-    let facts = format!(
-        "seed {} · bucket {} s · {} s simulated · poolsim {}",
-        r.meta.seed,
-        fmt_num(r.meta.bucket_s),
-        fmt_num(r.summary.duration_s),
-        clip(&r.meta.version, 20)
-    );
-    let right = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center));
-    area.draw_text(&facts, &right, (w - 20, 24))?;
-    let muted = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(&clip(&r.meta.description, 140), &muted, (20, 52))?;
-    Ok(())
+    draw_heading(area, &format!("Database connections — {}", r.meta.name), r)?;
+    draw_tiles(area, &tiles, (72, DB_HEADER_H as i32 - 12), 22)
 }
 
 /// One row of the pods figure.
@@ -572,7 +541,7 @@ fn ramp(v: f64) -> RGBColor {
 }
 
 fn draw_pods_header(area: &Area, r: &RunResult, g: &PodGrid) -> Result<(), PlotError> {
-    draw_title_block(area, &format!("Pool usage by pod — {}", clip(&r.meta.name, 50)), r)?;
+    draw_heading(area, &format!("Pool usage by pod — {}", r.meta.name), r)?;
     let pods = g.rows.iter().filter(|row| row.label != "shared").count() * g.band;
     let mut line = if g.capacity.is_empty() {
         "capacity per pod: the sum of its pools' max_size".to_string()
@@ -582,21 +551,24 @@ fn draw_pods_header(area: &Area, r: &RunResult, g: &PodGrid) -> Result<(), PlotE
     if g.band > 1 {
         line.push_str(&format!(" · {pods} pods in bands of {}, each band showing its fullest pod", g.band));
     }
-    let style = (FONT, 15).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(&clip(&line, 150), &style, (20, 76))?;
+    let f = font(15, FontStyle::Normal);
+    let line = ellipsize(&line, &f, (area.dim_in_pixel().0 as i32 - 40).max(0) as u32);
+    area.draw_text(&line, &f.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (20, 76))?;
     Ok(())
 }
 
 /// The heat strip: title row with the colour bar, then one row per pod against time.
 fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
     let (head, body) = area.split_vertically(TITLE_H);
-    let title = (FONT, 19, FontStyle::Bold).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    head.draw_text(
+    let bar_left = draw_colour_bar(&head)?;
+    let x0 = (MARGIN + LEFT_AREA) as i32;
+    let title = font(19, FontStyle::Bold);
+    let text = ellipsize(
         "Connections in use per pod / pod capacity (peak per bucket)",
         &title,
-        ((MARGIN + LEFT_AREA) as i32, TITLE_H as i32 / 2 + 2),
-    )?;
-    draw_colour_bar(&head)?;
+        (bar_left - 16 - x0).max(0) as u32,
+    );
+    head.draw_text(&text, &title.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (x0, TITLE_H as i32 / 2 + 2))?;
 
     let n = g.rows.len();
     let row_h = plot_h as f64 / n.max(1) as f64;
@@ -677,8 +649,9 @@ fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
     Ok(())
 }
 
-/// The 0–100 % ramp with its ticks and a "no data" swatch, right-aligned in the title row.
-fn draw_colour_bar(area: &Area) -> Result<(), PlotError> {
+/// The 0–100 % ramp with its ticks and a "no data" swatch, right-aligned in the title row; returns
+/// its left end, px.
+fn draw_colour_bar(area: &Area) -> Result<i32, PlotError> {
     let font = (FONT, 13).into_font().color(&INK);
     let centred = font.clone().pos(Pos::new(HPos::Center, VPos::Top));
     let (bar_w, bar_h) = (240, 10);
@@ -700,7 +673,7 @@ fn draw_colour_bar(area: &Area) -> Result<(), PlotError> {
     area.draw(&Rectangle::new([(swatch, top), (swatch + 18, top + bar_h)], FRAME.stroke_width(1)))?;
     let left = font.pos(Pos::new(HPos::Left, VPos::Center));
     area.draw_text("no data", &left, (swatch + 24, top + bar_h / 2))?;
-    Ok(())
+    Ok(swatch)
 }
 
 #[cfg(test)]

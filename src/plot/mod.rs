@@ -5,6 +5,9 @@
 //! [`canvas`](canvas::Format) that is an in-memory RGB buffer (encoded to PNG) or an SVG document.
 //! Writing files is the caller's job.
 //!
+//! Numbers are written for people (`plot/text.rs`: `14.6 M`, `406,964`), and texts are fitted to
+//! their boxes with the font's widths: a long name is ellipsized, a big card value set smaller.
+//!
 //! Invariants:
 //! - Deterministic: the same result gives the same bytes. The font is embedded (DejaVu Sans,
 //!   registered once), nothing reads clocks or randomness, and decimation is by bucket index.
@@ -31,7 +34,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use canvas::Canvas;
 pub use canvas::Format;
-use text::fmt_num;
+use text::{ellipsize, fit, fmt_num, font, width};
 
 use crate::result::{Bucket, RunResult};
 
@@ -562,12 +565,21 @@ fn draw_stack(area: &Area, f: &Frame, panels: &[Panel]) -> Result<(), PlotError>
     Ok(())
 }
 
+/// The title row of a panel: the legend at the right, the title at the left cut to what the legend
+/// leaves.
+fn draw_title_row(head: &Area, title: &str, series: &[Series]) -> Result<(), PlotError> {
+    let legend_left = draw_legend(head, series)?;
+    let x0 = (MARGIN + LEFT_AREA) as i32;
+    let f = font(19, FontStyle::Bold);
+    let shown = ellipsize(title, &f, (legend_left - 16 - x0).max(0) as u32);
+    head.draw_text(&shown, &f.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (x0, TITLE_H as i32 / 2 + 2))?;
+    Ok(())
+}
+
 /// Draws one time-series panel: title and legend row, axes, grid and series.
 fn draw_panel(area: &Area, f: &Frame, p: &Panel) -> Result<(), PlotError> {
     let (head, body) = area.split_vertically(TITLE_H);
-    let title = (FONT, 19, FontStyle::Bold).into_text_style(&head).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    head.draw_text(&p.title, &title, ((MARGIN + LEFT_AREA) as i32, TITLE_H as i32 / 2 + 2))?;
-    draw_legend(&head, &p.series)?;
+    draw_title_row(&head, &p.title, &p.series)?;
 
     let of_side = |right: bool| {
         p.series.iter().filter(move |s| s.right == right).flat_map(|s| s.values.iter().flatten().copied())
@@ -678,8 +690,9 @@ fn draw_series<CT: CoordTranslate<From = (f64, f64)>>(
     Ok(())
 }
 
-/// A one-row legend, right-aligned above the plot area: white box with a border.
-fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
+/// A one-row legend, right-aligned above the plot area: white box with a border. Returns its left
+/// end, px.
+fn draw_legend(area: &Area, series: &[Series]) -> Result<i32, PlotError> {
     let font = (FONT, 14).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
     let (swatch, gap, pad, spacing) = (24, 6, 10, 18);
     let widths = series
@@ -690,6 +703,7 @@ fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
     let right = area.dim_in_pixel().0 as i32 - (MARGIN + RIGHT_AREA) as i32;
     let (yc, half) = (TITLE_H as i32 / 2 + 2, 13);
     let mut x = right - inner - 2 * pad;
+    let legend_left = x;
     area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], WHITE.filled()))?;
     area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], FRAME.stroke_width(1)))?;
     x += pad;
@@ -708,33 +722,17 @@ fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
         area.draw_text(s.label, &font, (x + swatch + gap, yc))?;
         x += w + spacing;
     }
-    Ok(())
+    Ok(legend_left)
 }
 
 /// Title, run facts and key-figure tiles of the dashboard.
 fn draw_header(area: &Area, r: &RunResult) -> Result<(), PlotError> {
-    let (m, s) = (&r.meta, &r.summary);
-    let w = area.dim_in_pixel().0 as i32;
-    let left = |size: u32, style: FontStyle, c: RGBColor| {
-        (FONT, size, style).into_font().color(&c).pos(Pos::new(HPos::Left, VPos::Center))
-    };
-    let title = format!("Connection Pool Dashboard — {}", clip(&m.name, 50));
-    area.draw_text(&title, &left(24, FontStyle::Bold, INK), (20, 24))?;
-    let facts = format!(
-        "seed {} · bucket {} s · {} s simulated · poolsim {}",
-        m.seed,
-        fmt_num(m.bucket_s),
-        fmt_num(s.duration_s),
-        clip(&m.version, 20)
-    );
-    let right = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center));
-    area.draw_text(&facts, &right, (w - 20, 24))?;
-    area.draw_text(&clip(&m.description, 140), &left(15, FontStyle::Normal, MUTED), (20, 52))?;
-
+    let s = &r.summary;
+    draw_heading(area, &format!("Connection Pool Dashboard — {}", r.meta.name), r)?;
     let q = &s.requests;
     let p99 = if s.latency_ms.count > 0 { format!("{} ms", fmt_num(s.latency_ms.p99)) } else { "—".into() };
     let first = s.first_503_s.map_or_else(|| "none".into(), |t| format!("{} s", fmt_num(t)));
-    let tiles: [(&str, String, RGBColor); 6] = [
+    let tiles = [
         ("requests", fmt_num(q.total as f64), INK),
         ("ok (200)", fmt_num(q.ok as f64), INK),
         (
@@ -746,14 +744,57 @@ fn draw_header(area: &Area, r: &RunResult) -> Result<(), PlotError> {
         ("peak queue (requests)", fmt_num(f64::from(s.queue_depth_max)), INK),
         ("first 503 at", first, if s.first_503_s.is_some() { VERMILLION } else { INK }),
     ];
-    let (x0, gap, top, bottom) = (20, 12, 72, HEADER_H as i32 - 12);
-    let tw = (w - 2 * x0 - gap * (tiles.len() as i32 - 1)) / tiles.len() as i32;
+    draw_tiles(area, &tiles, (72, HEADER_H as i32 - 12), 24)
+}
+
+/// The first two lines of a figure's header: the title (bold, left) with the run's facts (right),
+/// and the scenario's description below, each cut to the room it has.
+pub(crate) fn draw_heading(area: &Area, title: &str, r: &RunResult) -> Result<(), PlotError> {
+    let w = area.dim_in_pixel().0 as i32;
+    let facts = format!(
+        "seed {} · bucket {} s · {} s simulated · poolsim {}",
+        r.meta.seed,
+        fmt_num(r.meta.bucket_s),
+        fmt_num(r.summary.duration_s),
+        clip(&r.meta.version, 20)
+    );
+    let small = font(15, FontStyle::Normal);
+    let facts = ellipsize(&facts, &small, (w / 2 - 20).max(0) as u32);
+    area.draw_text(&facts, &small.color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center)), (w - 20, 24))?;
+    let room = (w - 40 - width(&facts, &small) as i32 - 24).max(0) as u32;
+    let (title, size) = fit(title, room, &[24, 22, 20], FontStyle::Bold);
+    let bold = font(size, FontStyle::Bold).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    area.draw_text(&title, &bold, (20, 24))?;
+    let description = ellipsize(&r.meta.description, &small, (w - 40).max(0) as u32);
+    area.draw_text(&description, &small.color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center)), (20, 52))?;
+    Ok(())
+}
+
+/// A row of key-figure cards across the width between `rows` (top, bottom): a caption and a
+/// value each, the value at `size` px or smaller so that it fits its card, cut only if even the
+/// smallest size does not.
+pub(crate) fn draw_tiles(
+    area: &Area,
+    tiles: &[(&str, String, RGBColor)],
+    rows: (i32, i32),
+    size: u32,
+) -> Result<(), PlotError> {
+    let w = area.dim_in_pixel().0 as i32;
+    let (x0, gap, (top, bottom)) = (20, 12, rows);
+    let n = tiles.len().max(1) as i32;
+    let tw = (w - 2 * x0 - gap * (n - 1)) / n;
+    let room = (tw - 20).max(0) as u32;
+    let sizes: Vec<u32> = (16..=size).rev().step_by(2).collect();
+    let caption = font(14, FontStyle::Normal);
     for (i, (label, value, color)) in tiles.iter().enumerate() {
         let x = x0 + i as i32 * (tw + gap);
         area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], RGBColor(246, 246, 246).filled()))?;
         area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], FRAME.stroke_width(1)))?;
-        area.draw_text(label, &left(14, FontStyle::Normal, MUTED), (x + 10, top + 14))?;
-        area.draw_text(value, &left(24, FontStyle::Bold, *color), (x + 10, bottom - 20))?;
+        let label = ellipsize(label, &caption, room);
+        area.draw_text(&label, &caption.color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center)), (x + 10, top + 14))?;
+        let (value, px) = fit(value, room, &sizes, FontStyle::Bold);
+        let style = font(px, FontStyle::Bold).color(color).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw_text(&value, &style, (x + 10, bottom - 20))?;
     }
     Ok(())
 }
@@ -913,6 +954,29 @@ mod tests {
             assert!(text.starts_with("<svg ") && text.contains("font-family=\"sans-serif\""), "figure {i}");
             assert!(text.contains("\ntime (s)\n</text>"), "figure {i}");
         }
+    }
+
+    /// The text of an SVG's `<text>` elements, in document order.
+    pub(super) fn svg_texts(svg: &[u8]) -> Vec<String> {
+        let svg = std::str::from_utf8(svg).unwrap();
+        svg.split("<text ")
+            .skip(1)
+            .map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn large_counts_are_written_readably_and_cards_fit() {
+        let mut r = run(120);
+        r.summary.requests.total = 14_634_555;
+        r.summary.requests.ok = 14_227_591;
+        r.summary.requests.timed_out = 406_964;
+        r.summary.requests.timed_out_rate = 0.0278;
+        let texts = svg_texts(&dashboard(&r, Format::Svg).unwrap());
+        for want in ["14.6 M", "14.2 M", "406,964 (2.78%)"] {
+            assert!(texts.iter().any(|t| t == want), "no {want:?} in {texts:?}");
+        }
+        assert!(!texts.iter().any(|t| t.contains("e7") || t.contains("e+")), "{texts:?}");
     }
 
     #[test]

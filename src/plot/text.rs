@@ -1,11 +1,21 @@
-//! Numbers on figures, written for people, in one scheme on every figure (ticks, cards, legends,
-//! titles):
+//! Text on figures: numbers written for people, and strings fitted to a width measured with the
+//! embedded font.
+//!
+//! Numbers follow one scheme on every figure (ticks, cards, legends, titles):
 //! - below a million, the number itself with thousands separators and about three significant
 //!   digits: `0`, `999`, `1,000`, `406,964`, `12.3`, `0.5`, `0.012`;
 //! - from a million on, three significant digits and a unit: `1 M`, `1.46 M`, `14.6 M`,
 //!   `146 M`, `1.2 G`, then `T`, `P`, `E`; a value that rounds to the next unit takes it
 //!   (999,999.7 is `1 M`, not `1,000,000`);
 //! - beyond that, and below 0.001, a power of ten: `1.8 × 10³⁰⁸`, `2.5 × 10⁻⁵`; never `1.46e7`.
+//!
+//! Widths are measured with the font the figure draws with (plotters lays text out with the
+//! registered DejaVu Sans, in PNG and SVG alike), so a string cut here is never cut by the edge
+//! of its box: it ends whole, with an ellipsis.
+
+use plotters::style::{FontDesc, FontStyle, IntoFont};
+
+use super::FONT;
 
 /// Units of a thousand to the power 2, 3, ... (million, billion, ...).
 const UNITS: [&str; 5] = ["M", "G", "T", "P", "E"];
@@ -79,6 +89,54 @@ fn group(int: &str) -> String {
     out
 }
 
+/// The figures' font at `size` px and `style`, registered first: a figure may measure its text
+/// before it draws (to size its label lane), and a font made before the registration would
+/// never find it.
+pub(crate) fn font(size: u32, style: FontStyle) -> FontDesc<'static> {
+    // A failure shows when the figure is drawn (`figure` registers and reports it).
+    let _ = super::ensure_fonts();
+    (FONT, size, style).into_font()
+}
+
+/// Width of `text` in `font`, px. Should the font be missing, a generous guess, so that fitting
+/// errs on the short side.
+pub(crate) fn width(text: &str, font: &FontDesc) -> u32 {
+    font.box_size(text).map_or_else(|_| (text.chars().count() as f64 * font.get_size() * 0.7) as u32, |s| s.0)
+}
+
+/// `text` if it fits in `max_w` px, else its longest beginning that fits with an ellipsis after
+/// it (spaces and separators before the ellipsis dropped); empty if not even `…` fits.
+pub(crate) fn ellipsize(text: &str, font: &FontDesc, max_w: u32) -> String {
+    if width(text, font) <= max_w {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let cut = |n: usize| {
+        let head: String = chars[..n].iter().collect();
+        format!("{}…", head.trim_end_matches(|c: char| c.is_whitespace() || ",;:·—-".contains(c)))
+    };
+    // Widths grow with the number of characters kept: the longest that fits, by bisection.
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if width(&cut(mid), font) <= max_w { lo = mid } else { hi = mid - 1 }
+    }
+    let s = cut(lo);
+    if width(&s, font) <= max_w { s } else { String::new() }
+}
+
+/// The largest of `sizes` (px, largest first) at which `text` fits in `max_w`, and the text;
+/// at the smallest size, the text ellipsized to fit.
+pub(crate) fn fit(text: &str, max_w: u32, sizes: &[u32], style: FontStyle) -> (String, u32) {
+    for &size in sizes {
+        if width(text, &font(size, style)) <= max_w {
+            return (text.to_string(), size);
+        }
+    }
+    let size = sizes.last().copied().unwrap_or(12);
+    (ellipsize(text, &font(size, style), max_w), size)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +183,25 @@ mod tests {
                 assert!(!s.contains('e'), "{s}");
             }
         }
+    }
+
+    #[test]
+    fn text_is_cut_to_width_with_an_ellipsis() {
+        super::super::ensure_fonts().unwrap();
+        let f = font(14, FontStyle::Normal);
+        let long = "start_job warehouse-sync, pools.sync.max_size = 10, request.hold = 100ms";
+        assert_eq!(ellipsize("short", &f, 500), "short");
+        let cut = ellipsize(long, &f, 200);
+        assert!(cut.ends_with('…') && width(&cut, &f) <= 200, "{cut}");
+        assert!(long.starts_with(cut.trim_end_matches('…')), "{cut}");
+        // One more character would not fit.
+        let next = &long[..cut.len() - '…'.len_utf8() + 1];
+        assert!(width(&format!("{next}…"), &f) > 200 || next.ends_with([' ', ',']), "{cut}");
+        assert_eq!(ellipsize(long, &f, 2), "");
+        let (text, size) = fit("406,964 (2.78%)", 160, &[24, 22, 20, 18, 16], FontStyle::Bold);
+        assert_eq!(text, "406,964 (2.78%)");
+        assert!(size < 24 && width(&text, &font(size, FontStyle::Bold)) <= 160, "{size}");
+        let (text, size) = fit(long, 160, &[24, 16], FontStyle::Bold);
+        assert!(size == 16 && text.ends_with('…'), "{text}");
     }
 }
