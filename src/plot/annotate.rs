@@ -26,6 +26,8 @@
 //! Marks outside the plotted time range are skipped; lines at the same pixel and kind are drawn
 //! once, so a figure costs at most a few lines per pixel column however many marks there are.
 
+use std::collections::BTreeSet;
+
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -297,16 +299,16 @@ pub(crate) fn draw(
     let tops: Vec<(i32, AnnotationKind, i32)> = lane
         .map(|(l, bottom)| l.labels.iter().map(|p| (p.x, p.kind, row_mid(bottom, p.row) - 5)).collect())
         .unwrap_or_default();
-    let mut drawn: Vec<(i32, u8)> = Vec::new();
+    // Pixel columns drawn, per kind: at most a few lines per column however many marks.
+    let mut drawn: BTreeSet<(i32, u8)> = BTreeSet::new();
     // Events last, on top: at the same time as an alert, the scenario's change is the story.
     let mut order: Vec<&Mark> = marks.0.iter().collect();
     order.sort_by_key(|m| std::cmp::Reverse(priority(m.kind)));
     for m in order {
         let c = px(m.t_s);
-        if drawn.contains(&(c, priority(m.kind))) {
+        if !drawn.insert((c, priority(m.kind))) {
             continue;
         }
-        drawn.push((c, priority(m.kind)));
         let top = tops.iter().filter(|t| t.0 == c && t.1 == m.kind).map(|t| t.2).min().unwrap_or(plot_y.0);
         if ground == Ground::Dark {
             let halo = WHITE.mix(0.8).stroke_width(3);
