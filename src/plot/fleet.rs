@@ -349,8 +349,10 @@ fn draw_db_header(area: &Area, r: &RunResult, l: &Limits) -> Result<(), PlotErro
         ("max_connections", l.max.map_or_else(|| "no limit".into(), |m| fmt_num(f64::from(m))), INK),
         (
             "usable by applications",
-            l.usable
-                .map_or_else(|| "no limit".into(), |u| format!("{} ({} reserved)", fmt_num(f64::from(u)), l.reserved)),
+            l.usable.map_or_else(
+                || "no limit".into(),
+                |u| format!("{} ({} reserved)", fmt_num(f64::from(u)), fmt_num(f64::from(l.reserved))),
+            ),
             INK,
         ),
         (
