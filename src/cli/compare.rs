@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::files::{ensure_dir, write_atomic, write_bytes_atomic};
+use super::run::FigureFormat;
 use crate::output::compare::{write_csv, write_json, write_table};
 use crate::plot;
 use crate::scenario;
@@ -31,9 +32,12 @@ pub struct Args {
     /// Output folder [default: out/compare/A-vs-B...].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Skip the overlay PNG.
+    /// Skip the overlay figure.
     #[arg(long)]
     pub no_plots: bool,
+    /// File format of the figures: PNG, SVG (text as text, for docs and slides) or both.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Png)]
+    pub format: FigureFormat,
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -59,9 +63,12 @@ pub fn run(args: &Args) -> Result<u8> {
     write_atomic(&out.join("compare.json"), |w| write_json(w, &c))?;
     let mut written = vec!["compare.csv", "compare.json"];
     if !args.no_plots {
-        let png = plot::compare::overlay_png(&c.first, &c.names).context("drawing compare.png")?;
-        write_bytes_atomic(&out.join("compare.png"), &png)?;
-        written.push("compare.png");
+        for &f in args.format.formats() {
+            let name = if f == plot::Format::Svg { "compare.svg" } else { "compare.png" };
+            let bytes = plot::compare::overlay(&c.first, &c.names, f).with_context(|| format!("drawing {name}"))?;
+            write_bytes_atomic(&out.join(name), &bytes)?;
+            written.push(name);
+        }
     }
     if !args.quiet {
         let mut w = io::stdout().lock();

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::files::{ensure_dir, write_atomic};
+use super::run::FigureFormat;
 use crate::output::sweep::{parse_csv, table_from_csv};
 use crate::scenario::grid::{Axis, Value};
 use crate::sweep::merge::{Part, merge};
@@ -20,9 +21,12 @@ pub struct Args {
     /// Folder for the merged sweep.csv, sweep.json and plots.
     #[arg(long, short)]
     pub out: PathBuf,
-    /// Skip the PNG plots.
+    /// Skip the plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// File format of the figures: PNG, SVG (text as text, for docs and slides) or both.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Png)]
+    pub format: FigureFormat,
     /// Print nothing on stdout.
     #[arg(long, short)]
     pub quiet: bool,
@@ -68,7 +72,7 @@ pub fn run(args: &Args) -> Result<u8> {
         let rows = parse_csv(&csv).map_err(anyhow::Error::msg)?;
         let table = table_from_csv(&rows, axes.len(), reps).map_err(anyhow::Error::msg)?;
         let name = meta["scenario"].as_str().unwrap_or_default();
-        written.extend(super::sweep::write_plots(&table, &axes, name, &args.out, super::threads(None))?);
+        written.extend(super::sweep::write_plots(&table, &axes, name, &args.out, super::threads(None), args.format)?);
     }
     if !args.quiet {
         writeln!(

@@ -33,9 +33,12 @@ pub struct Args {
     /// Also write requests.csv: one row per request (streamed, can be large).
     #[arg(long)]
     pub requests: bool,
-    /// Skip the PNG plots.
+    /// Skip the figures.
     #[arg(long)]
     pub no_plots: bool,
+    /// File format of the figures: PNG, SVG (text as text, for docs and slides) or both.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Png)]
+    pub format: FigureFormat,
     /// Stop with an error after this many events (guards against runaway scenarios).
     #[arg(long, default_value_t = DEFAULT_MAX_EVENTS)]
     pub max_events: u64,
@@ -53,6 +56,28 @@ pub struct Args {
     /// Unix time (seconds) at which the run starts in metrics.om [default: 0].
     #[arg(long, value_name = "SECONDS", default_value_t = 0, requires = "openmetrics")]
     pub openmetrics_start: i64,
+}
+
+/// Which files each figure is written as (`--format` of `sim run`, `sweep`, `merge` and `compare`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FigureFormat {
+    /// `NAME.png` only.
+    Png,
+    /// `NAME.svg` only.
+    Svg,
+    /// `NAME.png` and `NAME.svg`.
+    Both,
+}
+
+impl FigureFormat {
+    /// The formats to write, PNG first.
+    pub fn formats(self) -> &'static [plot::Format] {
+        match self {
+            FigureFormat::Png => &[plot::Format::Png],
+            FigureFormat::Svg => &[plot::Format::Svg],
+            FigureFormat::Both => &[plot::Format::Png, plot::Format::Svg],
+        }
+    }
 }
 
 fn parse_bucket(s: &str) -> Result<SimDuration, String> {
@@ -130,7 +155,7 @@ pub fn run(args: &Args) -> Result<u8> {
         merge
     });
     let openmetrics = args.openmetrics.then_some(args.openmetrics_start.saturating_mul(1000));
-    let written = write_outputs(&result, &out, merged, openmetrics)?;
+    let written = write_outputs(&result, &out, merged.map(|m| (m, args.format)), openmetrics)?;
     for warning in &result.fleet.warnings {
         let _ = writeln!(io::stderr(), "warning: {warning}");
     }
@@ -164,13 +189,13 @@ impl<T, C: RowSink<T>, F: RowSink<T>> RowSink<T> for Stream<C, F> {
 }
 
 /// Writes summary.json and, when `plots` gives how many buckets each row of
-/// `r.timeline` stands for, the six PNGs (the pods figure from `r.pool_rows`:
-/// per-pod rows are enough); returns the names of the files written by the
-/// run, timeline.csv and pools.csv included (streamed during the run).
+/// `r.timeline` stands for, the six figures in the formats asked (the pods figure
+/// from `r.pool_rows`: per-pod rows are enough); returns the names of the files
+/// written by the run, timeline.csv and pools.csv included (streamed during the run).
 fn write_outputs(
     r: &RunResult,
     out: &Path,
-    plots: Option<u32>,
+    plots: Option<(u32, FigureFormat)>,
     openmetrics_start_ms: Option<i64>,
 ) -> Result<Vec<&'static str>> {
     write_atomic(&out.join("summary.json"), |w| write_summary(w, r))?;
@@ -184,7 +209,7 @@ fn write_outputs(
         write_atomic(&out.join("metrics.om"), |w| write_openmetrics(w, &series, start))?;
         written.push("metrics.om");
     }
-    if let Some(merge) = plots {
+    if let Some((merge, format)) = plots {
         // A long run's figures are drawn as with buckets `merge` times wider.
         let mut view;
         let r = if merge > 1 {
@@ -194,19 +219,22 @@ fn write_outputs(
         } else {
             r
         };
-        type Render = fn(&RunResult) -> Result<Vec<u8>, plot::PlotError>;
-        let figures: [(&str, Render); 6] = [
-            ("latency.png", plot::latency_png),
-            ("queue_depth.png", plot::queue_depth_png),
-            ("errors.png", plot::errors_png),
-            ("dashboard.png", plot::dashboard_png),
-            ("database.png", plot::fleet::database_png),
-            ("pods.png", plot::fleet::pods_png),
+        type Render = fn(&RunResult, plot::Format) -> Result<Vec<u8>, plot::PlotError>;
+        let figures: [([&str; 2], Render); 6] = [
+            (["latency.png", "latency.svg"], plot::latency),
+            (["queue_depth.png", "queue_depth.svg"], plot::queue_depth),
+            (["errors.png", "errors.svg"], plot::errors),
+            (["dashboard.png", "dashboard.svg"], plot::dashboard),
+            (["database.png", "database.svg"], plot::fleet::database),
+            (["pods.png", "pods.svg"], plot::fleet::pods),
         ];
-        for (name, render) in figures {
-            let bytes = render(r).with_context(|| format!("drawing {name}"))?;
-            write_bytes_atomic(&out.join(name), &bytes)?;
-            written.push(name);
+        for &f in format.formats() {
+            for (names, render) in figures {
+                let name = names[usize::from(f == plot::Format::Svg)];
+                let bytes = render(r, f).with_context(|| format!("drawing {name}"))?;
+                write_bytes_atomic(&out.join(name), &bytes)?;
+                written.push(name);
+            }
         }
     }
     Ok(written)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::files::{ensure_dir, write_atomic, write_bytes_atomic};
+use super::run::FigureFormat;
 use crate::output::sweep::{SweepMeta, write_csv, write_meta};
 use crate::plot;
 use crate::scenario::grid::{self, Axis, Grid};
@@ -46,9 +47,12 @@ pub struct Args {
     /// Output folder [default: out/NAME/sweep, or out/NAME/sweep/shard-K-of-N].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Skip the PNG plots.
+    /// Skip the plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// File format of the figures: PNG, SVG (text as text, for docs and slides) or both.
+    #[arg(long, value_enum, default_value_t = FigureFormat::Png)]
+    pub format: FigureFormat,
     /// Print nothing on stdout and draw no progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -95,7 +99,7 @@ pub fn run(args: &Args) -> Result<u8> {
     write_atomic(&out.join("sweep.json"), |w| write_meta(w, &meta))?;
     let mut written = vec!["sweep.csv".to_string(), "sweep.json".to_string()];
     if !args.no_plots && shard.count == 1 {
-        written.extend(write_plots(&table, &plan.grid.axes, &base.name, &out, jobs)?);
+        written.extend(write_plots(&table, &plan.grid.axes, &base.name, &out, jobs, args.format)?);
     }
     if !args.quiet {
         let mut w = io::stdout().lock();
@@ -137,9 +141,17 @@ fn file_part(figure: &str) -> String {
     figure.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
 }
 
-/// Draws the plots a sweep's shape allows, on `jobs` threads, and returns their file names: a
-/// line plot per figure for one key, a heatmap per figure for two keys, none for more.
-pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path, jobs: usize) -> Result<Vec<String>> {
+/// Draws the plots a sweep's shape allows, on `jobs` threads, in the formats asked, and returns
+/// their file names: a line plot per figure for one key, a heatmap per figure for two keys, none
+/// for more.
+pub(crate) fn write_plots(
+    t: &Table,
+    axes: &[Axis],
+    scenario: &str,
+    out: &Path,
+    jobs: usize,
+    format: FigureFormat,
+) -> Result<Vec<String>> {
     if !matches!(axes.len(), 1 | 2) {
         return Ok(Vec::new());
     }
@@ -148,21 +160,23 @@ pub(crate) fn write_plots(t: &Table, axes: &[Axis], scenario: &str, out: &Path, 
         .iter()
         .filter(|f| PLOT_FIGURES.contains(&f.as_str()) || PLOT_IF_VARYING.contains(&f.as_str()) && varies(t, f))
         .collect();
+    let formats = format.formats();
     // Each plot is drawn on its own: in parallel, then written in order.
     let draw = |i: usize| {
-        let f = figures[i];
+        let (f, fmt) = (figures[i / formats.len()], formats[i % formats.len()]);
+        let ext = fmt.extension();
         Ok(match axes {
             [x] => {
                 // Queueing theory's prediction beside the simulated figure, when the scenario fits it.
                 let reference = (f == "requests.timed_out_rate").then_some("theory.timed_out_rate");
-                (format!("line_{}.png", file_part(f)), plot::sweep::line_png(t, x, f, reference, scenario))
+                (format!("line_{}.{ext}", file_part(f)), plot::sweep::line(t, x, f, reference, scenario, fmt))
             }
-            [x, y] => (format!("heatmap_{}.png", file_part(f)), plot::heatmap::heatmap_png(t, x, y, f, scenario)),
+            [x, y] => (format!("heatmap_{}.{ext}", file_part(f)), plot::heatmap::heatmap(t, x, y, f, scenario, fmt)),
             _ => unreachable!("checked above"),
         })
     };
     let ctl = Control { jobs, progress: None, should_stop: None };
-    let drawn = crate::sweep::par_map(figures.len(), &ctl, draw)?;
+    let drawn = crate::sweep::par_map(figures.len() * formats.len(), &ctl, draw)?;
     let mut written = Vec::new();
     for (name, bytes) in drawn {
         let bytes = bytes.with_context(|| format!("drawing {name}"))?;

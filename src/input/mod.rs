@@ -1,6 +1,6 @@
 //! Reading the files people write: YAML as a tree of nodes that remember their
 //! line and column ([`yaml`]), problems located and named ([`error`]), and "did
-//! you mean" hints ([`suggest`]). Shared by the scenario format and by
+//! you mean" hints ([`suggest`](mod@suggest)). Shared by the scenario format and by
 //! Prometheus rule files; it knows nothing of either.
 
 pub mod error;

@@ -732,6 +732,7 @@ impl<'s> Simulation<'s> {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 bucket_s: self.scenario.bucket.as_secs_f64(),
                 events: self.events,
+                acquire_timeouts_s: RunMeta::acquire_timeouts_of(self.scenario),
             },
             timeline: rec.timeline,
             summary: rec.summary,

@@ -1,8 +1,10 @@
 //! Figures of the fleet: the database's connections against its limit, and pool usage per pod
-//! (the "By Pod" strip of the incident's dashboard), as PNG bytes.
+//! (the "By Pod" strip of the incident's dashboard), as PNG or SVG bytes.
 //!
-//! This is a child of [`crate::plot`] and reuses its frame, panels, axes, palette and font, so the
-//! figures look like the others and their time axes line up with them.
+//! This is a child of [`crate::plot`] and reuses its frame, panels, axes, palette, font and
+//! annotations, so the figures look like the others and their time axes line up with them: the
+//! run's annotations are lines across both panels of the database figure and across the pods'
+//! strip, labelled above the top plot.
 //!
 //! Invariants (the same as the parent's):
 //! - Deterministic: the same result gives the same bytes (embedded font, no clock, no randomness).
@@ -20,10 +22,12 @@ use std::collections::BTreeMap;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::annotate::{self, Marks};
+use super::text::{ellipsize, font, width};
 use super::{
-    Area, Axis, BLUE, FONT, FRAME, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge, Merging,
-    PURPLE, Panel, PlotError, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip, draw_panel, figure,
-    fmt_num, nice_step, ticks,
+    Area, Axis, BLUE, FONT, FRAME, Format, Frame, GREEN, INK, Kind, LEFT_AREA, MARGIN, MAX_COLUMNS, MUTED, Merge,
+    Merging, PURPLE, Panel, PlotError, Plotted, RIGHT_AREA, Scale, Series, TITLE_H, VERMILLION, WIDTH, X_AREA, clip,
+    draw_heading, draw_panel, draw_tiles, figure, fmt_num, nice_step, plot_columns, ticks,
 };
 use crate::result::{PoolInstance, PoolRow, RowSink, RunResult};
 
@@ -65,35 +69,48 @@ const RAMP: [(f64, RGBColor); 5] = [
 /// reserved slots) and `max_connections`, above the refused connection attempts per bucket and
 /// the leaked connections; with a header of the connection budget. Without a database limit the
 /// limit lines are left out.
-pub fn database_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn database(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
     let limits = Limits::of(r, &f);
     let conns = connections_panel(&f, &limits);
     let errs = refusals_panel(&f);
-    figure(WIDTH, DATABASE_H, |root| {
+    figure(WIDTH, DATABASE_H, format, |root| {
         let (head, body) = root.split_vertically(DB_HEADER_H);
         draw_db_header(&head, r, &limits)?;
         let h = body.dim_in_pixel().1;
         let (top, bottom) = body.split_vertically(h * conns.weight / (conns.weight + errs.weight));
-        draw_panel(&top, &f, &conns)?;
-        label_limits(&top, &f, &conns, &limits)?;
-        draw_panel(&bottom, &f, &errs)
+        let plotted = draw_panel(&top, &f, &conns, true)?;
+        label_limits(&top, &plotted, &conns, &limits)?;
+        draw_panel(&bottom, &f, &errs, false).map(drop)
     })
 }
 
 /// One row per pod (and one for shared pools), time across, coloured by the connections in use
 /// in the pod (the sum over its pool copies of each copy's peak in the bucket) divided by the
 /// pod's capacity (the sum of its copies' `max_size`), with a 0–100 % colour bar.
-pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn pods(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let g = PodGrid::new(r);
     let n = g.rows.len().max(1) as u32;
     let plot_h = (n * (MAX_PLOT_H / n).clamp(MIN_ROW_H, MAX_ROW_H)).max(MIN_PLOT_H);
-    let h = PODS_HEADER_H + TITLE_H + 6 + plot_h + X_AREA + MARGIN;
-    figure(WIDTH, h, |root| {
+    // The annotations' lane, laid out as the grid's columns are.
+    let marks = Marks::new(&r.annotations, g.x);
+    let lane = annotate::lane(&marks, g.x, plot_columns(WIDTH), annotate::MAX_ROWS);
+    let h = PODS_HEADER_H + TITLE_H + lane.height() + 6 + plot_h + X_AREA + MARGIN;
+    figure(WIDTH, h, format, |root| {
         let (head, body) = root.split_vertically(PODS_HEADER_H);
         draw_pods_header(&head, r, &g)?;
-        draw_grid(&body, &g, plot_h)
+        draw_grid(&body, &g, plot_h, &marks, &lane)
     })
+}
+
+/// [`database`] as PNG.
+pub fn database_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    database(r, Format::Png)
+}
+
+/// [`pods`] as PNG.
+pub fn pods_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    pods(r, Format::Png)
 }
 
 /// Keeps, of the pool rows streaming by, what [`pods_png`] draws: per bucket,
@@ -262,7 +279,15 @@ fn connections_panel(f: &Frame, l: &Limits) -> Panel {
         Some(_) => "Open database connections vs the limit",
         None => "Open database connections (no max_connections set)",
     };
-    Panel { title: title.into(), weight: 6, left: Scale::Count, left_desc: "connections", right: None, series }
+    Panel {
+        title: title.into(),
+        weight: 6,
+        left: Scale::Count,
+        left_desc: "connections",
+        right: None,
+        series,
+        limits: Vec::new(),
+    }
 }
 
 fn refusals_panel(f: &Frame) -> Panel {
@@ -278,47 +303,35 @@ fn refusals_panel(f: &Frame) -> Panel {
             Series::new("refused by the database", VERMILLION, Kind::Bars, f.values(|b| b.value(REFUSALS))),
             leaked,
         ],
+        limits: Vec::new(),
     }
 }
 
 /// Writes the limits' values beside their lines, at the end of the run (left or right) where
 /// fewer connections are open, so the label hides the least data: `max_connections` above its
 /// line, the usable limit below its own, so the two labels never overlap however close the lines are.
-fn label_limits(area: &Area, f: &Frame, p: &Panel, l: &Limits) -> Result<(), PlotError> {
+fn label_limits(area: &Area, at: &Plotted, p: &Panel, l: &Limits) -> Result<(), PlotError> {
     let (Some(usable), Some(text)) = (l.usable, l.usable_label()) else {
         return Ok(());
     };
-    // The same layout and axes as `draw_panel`, so data coordinates land on its lines.
-    let (_, body) = area.split_vertically(TITLE_H);
-    let y = Axis::fit(p.left, p.series.iter().flat_map(|s| s.values.iter().flatten().copied()));
-    let x = Axis { lo: f.x.0, hi: f.x.1, log: false, bold: Vec::new(), light: Vec::new() };
-    let chart = ChartBuilder::on(&body)
-        .x_label_area_size(X_AREA)
-        .y_label_area_size(LEFT_AREA)
-        .right_y_label_area_size(RIGHT_AREA)
-        .margin_top(6)
-        .margin_left(MARGIN)
-        .margin_right(MARGIN)
-        .build_cartesian_2d(x, y)?;
     let open = &p.series[0].values;
     let (first, last) = (open.iter().flatten().next(), open.iter().flatten().next_back());
     let right = matches!((first, last), (Some(a), Some(b)) if b < a);
-    let at = |v: u32| chart.backend_coord(&(if right { f.x.1 } else { f.x.0 }, f64::from(v)));
-    let font = |c: RGBColor| (FONT, 14, FontStyle::Bold).into_font().color(&c);
+    let coord = |v: u32| at.at(if right { at.time.1 } else { at.time.0 }, f64::from(v));
+    let bold = font(14, FontStyle::Bold);
+    // Cut to half the plot, so a label never runs past the plot whatever the numbers.
+    let room = ((at.x.1 - at.x.0) / 2).max(0) as u32;
     let put = |text: &str, (px, py): (i32, i32), above: bool, c: RGBColor| -> Result<(), PlotError> {
-        let (w, h) = body.estimate_text_size(text, &font(c))?;
-        let (w, h) = (w as i32, h as i32);
+        let text = ellipsize(text, &bold, room);
+        let (w, h) = (width(&text, &bold) as i32, 15);
         let (x0, y0) = (if right { px - 8 - w } else { px + 8 }, if above { py - h - 6 } else { py + 4 });
-        // The label is drawn on the root's backend coordinates, relative to `body`'s origin.
-        let origin = body.get_base_pixel();
-        let (x0, y0) = (x0 - origin.0, y0 - origin.1);
-        body.draw(&Rectangle::new([(x0 - 3, y0 - 1), (x0 + w + 3, y0 + h + 2)], WHITE.mix(0.85).filled()))?;
-        body.draw_text(text, &font(c).pos(Pos::new(HPos::Left, VPos::Top)), (x0, y0))?;
+        area.draw(&Rectangle::new([(x0 - 3, y0 - 1), (x0 + w + 3, y0 + h + 2)], WHITE.mix(0.85).filled()))?;
+        area.draw_text(&text, &bold.color(&c).pos(Pos::new(HPos::Left, VPos::Top)), (x0, y0))?;
         Ok(())
     };
-    put(&text, at(usable), false, VERMILLION)?;
+    put(&text, coord(usable), false, VERMILLION)?;
     if let (true, Some(max)) = (l.max_line(), l.max) {
-        put(&format!("max_connections {}", fmt_num(f64::from(max))), at(max), true, INK)?;
+        put(&format!("max_connections {}", fmt_num(f64::from(max))), coord(max), true, INK)?;
     }
     Ok(())
 }
@@ -336,8 +349,10 @@ fn draw_db_header(area: &Area, r: &RunResult, l: &Limits) -> Result<(), PlotErro
         ("max_connections", l.max.map_or_else(|| "no limit".into(), |m| fmt_num(f64::from(m))), INK),
         (
             "usable by applications",
-            l.usable
-                .map_or_else(|| "no limit".into(), |u| format!("{} ({} reserved)", fmt_num(f64::from(u)), l.reserved)),
+            l.usable.map_or_else(
+                || "no limit".into(),
+                |u| format!("{} ({} reserved)", fmt_num(f64::from(u)), fmt_num(f64::from(l.reserved))),
+            ),
             INK,
         ),
         (
@@ -357,40 +372,8 @@ fn draw_db_header(area: &Area, r: &RunResult, l: &Limits) -> Result<(), PlotErro
             if leaks.leaked_total > 0 { VERMILLION } else { INK },
         ),
     ];
-    draw_title_block(area, &format!("Database connections — {}", clip(&r.meta.name, 50)), r)?;
-    let left = |size: u32, style: FontStyle, c: RGBColor| {
-        (FONT, size, style).into_font().color(&c).pos(Pos::new(HPos::Left, VPos::Center))
-    };
-    let w = area.dim_in_pixel().0 as i32;
-    let (x0, gap, top, bottom) = (20, 12, 72, DB_HEADER_H as i32 - 12);
-    let tw = (w - 2 * x0 - gap * (tiles.len() as i32 - 1)) / tiles.len() as i32;
-    for (i, (label, value, color)) in tiles.iter().enumerate() {
-        let x = x0 + i as i32 * (tw + gap);
-        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], RGBColor(246, 246, 246).filled()))?;
-        area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], FRAME.stroke_width(1)))?;
-        area.draw_text(label, &left(14, FontStyle::Normal, MUTED), (x + 10, top + 14))?;
-        area.draw_text(&clip(value, 20), &left(22, FontStyle::Bold, *color), (x + 10, bottom - 20))?;
-    }
-    Ok(())
-}
-
-/// The title line (bold, left) with the run's facts (right), as on the dashboard.
-fn draw_title_block(area: &Area, title: &str, r: &RunResult) -> Result<(), PlotError> {
-    let w = area.dim_in_pixel().0 as i32;
-    let title_style = (FONT, 24, FontStyle::Bold).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(title, &title_style, (20, 24))?;
-    let facts = format!(
-        "seed {} · bucket {} s · {} s simulated · poolsim {}",
-        r.meta.seed,
-        fmt_num(r.meta.bucket_s),
-        fmt_num(r.summary.duration_s),
-        clip(&r.meta.version, 20)
-    );
-    let right = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center));
-    area.draw_text(&facts, &right, (w - 20, 24))?;
-    let muted = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(&clip(&r.meta.description, 140), &muted, (20, 52))?;
-    Ok(())
+    draw_heading(area, &format!("Database connections — {}", r.meta.name), r)?;
+    draw_tiles(area, &tiles, (72, DB_HEADER_H as i32 - 12), 22)
 }
 
 /// One row of the pods figure.
@@ -562,7 +545,7 @@ fn ramp(v: f64) -> RGBColor {
 }
 
 fn draw_pods_header(area: &Area, r: &RunResult, g: &PodGrid) -> Result<(), PlotError> {
-    draw_title_block(area, &format!("Pool usage by pod — {}", clip(&r.meta.name, 50)), r)?;
+    draw_heading(area, &format!("Pool usage by pod — {}", r.meta.name), r)?;
     let pods = g.rows.iter().filter(|row| row.label != "shared").count() * g.band;
     let mut line = if g.capacity.is_empty() {
         "capacity per pod: the sum of its pools' max_size".to_string()
@@ -572,21 +555,26 @@ fn draw_pods_header(area: &Area, r: &RunResult, g: &PodGrid) -> Result<(), PlotE
     if g.band > 1 {
         line.push_str(&format!(" · {pods} pods in bands of {}, each band showing its fullest pod", g.band));
     }
-    let style = (FONT, 15).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    area.draw_text(&clip(&line, 150), &style, (20, 76))?;
+    let f = font(15, FontStyle::Normal);
+    let line = ellipsize(&line, &f, (area.dim_in_pixel().0 as i32 - 40).max(0) as u32);
+    area.draw_text(&line, &f.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (20, 76))?;
     Ok(())
 }
 
 /// The heat strip: title row with the colour bar, then one row per pod against time.
-fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
-    let (head, body) = area.split_vertically(TITLE_H);
-    let title = (FONT, 19, FontStyle::Bold).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    head.draw_text(
+/// The annotations' lines cross the strip, labelled in a lane above it.
+fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32, marks: &Marks, lane: &annotate::Lane) -> Result<(), PlotError> {
+    let (head, rest) = area.split_vertically(TITLE_H);
+    let (_, body) = rest.split_vertically(lane.height());
+    let bar_left = draw_colour_bar(&head)?;
+    let x0 = (MARGIN + LEFT_AREA) as i32;
+    let title = font(19, FontStyle::Bold);
+    let text = ellipsize(
         "Connections in use per pod / pod capacity (peak per bucket)",
         &title,
-        ((MARGIN + LEFT_AREA) as i32, TITLE_H as i32 / 2 + 2),
-    )?;
-    draw_colour_bar(&head)?;
+        (bar_left - 16 - x0).max(0) as u32,
+    );
+    head.draw_text(&text, &title.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (x0, TITLE_H as i32 / 2 + 2))?;
 
     let n = g.rows.len();
     let row_h = plot_h as f64 / n.max(1) as f64;
@@ -632,11 +620,23 @@ fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
         .axis_style(MUTED)
         .draw()?;
 
+    let base = area.get_base_pixel();
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let (plot_x, plot_y) = ((px.start - base.0, px.end - base.0), (py.start - base.1, py.end - base.1));
+    // Laid out for the columns the label areas leave; again on the real ones should they differ.
+    let relaid;
+    let lane = if plot_x == plot_columns(area.dim_in_pixel().0) {
+        lane
+    } else {
+        relaid = annotate::lane(marks, g.x, plot_x, lane.rows);
+        &relaid
+    };
+    let lane = Some((lane, TITLE_H as i32 + lane.height() as i32));
     if g.cells.is_empty() {
         let style = (FONT, 17).into_font().color(&MUTED).pos(Pos::new(HPos::Center, VPos::Center));
         let c = ((g.x.0 + g.x.1) / 2.0, n.max(1) as f64 / 2.0);
         chart.draw_series(std::iter::once(Text::new("no pool rows", c, style)))?;
-        return Ok(());
+        return annotate::draw(area, marks, g.x, (plot_x, plot_y), lane, annotate::Ground::Dark);
     }
     // A one-pixel white gap between rows tall enough to spare it, so neighbours stay apart.
     let gap = if row_h >= 8.0 { 1.0 / row_h } else { 0.0 };
@@ -664,11 +664,12 @@ fn draw_grid(area: &Area, g: &PodGrid, plot_h: u32) -> Result<(), PlotError> {
             body.draw_text(&text, &style, (px - base.0 + 8, py - base.1))?;
         }
     }
-    Ok(())
+    annotate::draw(area, marks, g.x, (plot_x, plot_y), lane, annotate::Ground::Dark)
 }
 
-/// The 0–100 % ramp with its ticks and a "no data" swatch, right-aligned in the title row.
-fn draw_colour_bar(area: &Area) -> Result<(), PlotError> {
+/// The 0–100 % ramp with its ticks and a "no data" swatch, right-aligned in the title row; returns
+/// its left end, px.
+fn draw_colour_bar(area: &Area) -> Result<i32, PlotError> {
     let font = (FONT, 13).into_font().color(&INK);
     let centred = font.clone().pos(Pos::new(HPos::Center, VPos::Top));
     let (bar_w, bar_h) = (240, 10);
@@ -690,7 +691,7 @@ fn draw_colour_bar(area: &Area) -> Result<(), PlotError> {
     area.draw(&Rectangle::new([(swatch, top), (swatch + 18, top + bar_h)], FRAME.stroke_width(1)))?;
     let left = font.pos(Pos::new(HPos::Left, VPos::Center));
     area.draw_text("no data", &left, (swatch + 24, top + bar_h / 2))?;
-    Ok(())
+    Ok(swatch)
 }
 
 #[cfg(test)]
@@ -759,6 +760,7 @@ mod tests {
                 version: "0.1.0".into(),
                 bucket_s: 1.0,
                 events: 1,
+                acquire_timeouts_s: vec![10.0],
             },
             timeline,
             summary: Summary {
@@ -919,6 +921,30 @@ mod tests {
         let r = fleet(20, 60);
         assert_eq!(database_png(&r).unwrap(), database_png(&r).unwrap());
         assert_eq!(pods_png(&r).unwrap(), pods_png(&r).unwrap());
+    }
+
+    #[test]
+    fn both_figures_mark_the_runs_annotations() {
+        use crate::result::{Annotation, AnnotationKind};
+        let mut r = fleet(20, 120);
+        r.annotations = vec![
+            Annotation { t_s: 10.0, label: "start_job warehouse-sync".into(), kind: AnnotationKind::Event },
+            Annotation { t_s: 80.0, label: "DatabaseFull firing".into(), kind: AnnotationKind::AlertFiring },
+            Annotation { t_s: 500.0, label: "after the run".into(), kind: AnnotationKind::Event },
+        ];
+        for fig in [database, pods] {
+            let svg = fig(&r, Format::Svg).unwrap();
+            assert_eq!(svg, fig(&r, Format::Svg).unwrap());
+            let texts = super::super::tests::svg_texts(&svg);
+            for want in ["start_job warehouse-sync", "DatabaseFull firing"] {
+                assert_eq!(texts.iter().filter(|t| *t == want).count(), 1, "{want:?} in {texts:?}");
+            }
+            assert!(!texts.iter().any(|t| t == "after the run"), "{texts:?}");
+            assert_eq!(fig(&r, Format::Png).unwrap(), fig(&r, Format::Png).unwrap());
+        }
+        // The lane adds to the pods figure's height, never to its rows'.
+        let plain = pods_png(&fleet(20, 120)).unwrap();
+        assert!(size(&pods_png(&r).unwrap()).1 > size(&plain).1);
     }
 
     #[test]

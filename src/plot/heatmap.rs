@@ -9,8 +9,8 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PlotError;
 use super::sweep::{FONT, INK, MUTED, draw_title, label, png};
+use super::{Format, PlotError};
 use crate::result::Table;
 use crate::scenario::grid::Axis;
 
@@ -39,8 +39,20 @@ pub fn viridis(t: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
-/// Heatmap of `figure` over the first two keys of a sweep (`x` = first key, `y` = second).
+/// [`heatmap`] as PNG.
 pub fn heatmap_png(t: &Table, x: &Axis, y: &Axis, figure: &str, scenario: &str) -> Result<Vec<u8>, PlotError> {
+    heatmap(t, x, y, figure, scenario, Format::Png)
+}
+
+/// Heatmap of `figure` over the first two keys of a sweep (`x` = first key, `y` = second).
+pub fn heatmap(
+    t: &Table,
+    x: &Axis,
+    y: &Axis,
+    figure: &str,
+    scenario: &str,
+    format: Format,
+) -> Result<Vec<u8>, PlotError> {
     let (nx, ny) = (x.values.len(), y.values.len());
     let col = t.figure(figure);
     // grid[i][j]: value at x index i, y index j; point index = i * ny + j (first key slowest).
@@ -76,7 +88,7 @@ pub fn heatmap_png(t: &Table, x: &Axis, y: &Axis, figure: &str, scenario: &str) 
             String::new()
         }
     };
-    png(1100, 760, |root| {
+    png(1100, 760, format, |root| {
         let (head, body) = root.split_vertically(64);
         draw_title(&head, &format!("{figure} over {} × {}", x.key, y.key), &subtitle)?;
         let (main, bar) = body.split_horizontally(960);

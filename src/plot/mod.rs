@@ -1,7 +1,19 @@
-//! Figures of a run (latency, queue depth, errors and a dashboard of all three), as PNG bytes.
+//! Figures of a run (latency, queue depth, errors and a dashboard of all three), as PNG or SVG
+//! bytes.
 //!
-//! Figures are drawn from a [`RunResult`] only, never from engine state: plotters renders into an
-//! in-memory RGB buffer that the `image` crate encodes to PNG. Writing files is the caller's job.
+//! Figures are drawn from a [`RunResult`] only, never from engine state: plotters draws on a
+//! [`canvas`](canvas::Format) that is an in-memory RGB buffer (encoded to PNG) or an SVG document.
+//! Writing files is the caller's job.
+//!
+//! What every timeline figure shows besides its series:
+//! - the run's annotations ([`RunResult::annotations`]: the scenario's timed events, alerts
+//!   firing and resolving) as dashed vertical lines across every panel, labelled in a lane above
+//!   the top panel (`plot/annotate.rs` says how labels are placed, and why);
+//! - on the latency panel, the acquire timeout of the pools requests use
+//!   ([`crate::result::RunMeta::acquire_timeouts_s`], the values at the start) as a dashed
+//!   horizontal line with its value;
+//! - numbers written for people (`plot/text.rs`: `14.6 M`, `406,964`), and texts fitted to their boxes
+//!   with the font's widths (a long name is ellipsized, a big card value set smaller).
 //!
 //! Invariants:
 //! - Deterministic: the same result gives the same bytes. The font is embedded (DejaVu Sans,
@@ -13,19 +25,25 @@
 //! - Aligned: every panel reserves the same label areas, so stacked time axes line up exactly.
 //! - Linear y axes start at 0; latency uses a log axis so 100 ms and 10 s are both readable.
 
+mod annotate;
+mod canvas;
 pub mod compare;
 pub mod fleet;
 pub mod heatmap;
 pub mod sweep;
+mod text;
 
 use std::sync::OnceLock;
 
-use image::codecs::png::PngEncoder;
-use image::{ColorType, ImageEncoder};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use annotate::Marks;
+use canvas::Canvas;
+pub use canvas::Format;
+use text::{ellipsize, fit, fmt_num, font, width};
 
 use crate::result::{Bucket, RunResult};
 
@@ -50,34 +68,55 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for PlotE
 }
 
 /// Latency p50/p95/p99 per bucket over time (log y axis, ms); buckets without responses are gaps.
-pub fn latency_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+/// The acquire timeout is a dashed line.
+pub fn latency(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.latency(&title_suffix(r))]))
+    figure(WIDTH, SINGLE_H, format, |root| draw_stack(root, &f, &[f.latency(&title_suffix(r))]))
 }
 
 /// Requests waiting for a connection (max per bucket) above connections in use (max and mean)
 /// against the pool size, sharing the time axis.
-pub fn queue_depth_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn queue_depth(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
     let s = title_suffix(r);
-    figure(WIDTH, QUEUE_H, |root| draw_stack(root, &f, &[f.waiting(&s), f.connections(&s)]))
+    figure(WIDTH, QUEUE_H, format, |root| draw_stack(root, &f, &[f.waiting(&s), f.connections(&s)]))
 }
 
 /// 503 responses per bucket (bars) and the cumulative `db_pool_exhaustion_total` (line, right axis).
-pub fn errors_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn errors(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, SINGLE_H, |root| draw_stack(root, &f, &[f.errors(&title_suffix(r))]))
+    figure(WIDTH, SINGLE_H, format, |root| draw_stack(root, &f, &[f.errors(&title_suffix(r))]))
 }
 
 /// A header with the scenario, seed and key figures above the latency, queue-depth and error
 /// panels, stacked with aligned time axes (like the lab's "Connection Pool Dashboard").
-pub fn dashboard_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+pub fn dashboard(r: &RunResult, format: Format) -> Result<Vec<u8>, PlotError> {
     let f = Frame::new(r);
-    figure(WIDTH, DASHBOARD_H, |root| {
+    figure(WIDTH, DASHBOARD_H, format, |root| {
         let (head, body) = root.split_vertically(HEADER_H);
         draw_header(&head, r)?;
         draw_stack(&body, &f, &[f.latency(""), f.waiting(""), f.connections(""), f.errors("")])
     })
+}
+
+/// [`latency`] as PNG.
+pub fn latency_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    latency(r, Format::Png)
+}
+
+/// [`queue_depth`] as PNG.
+pub fn queue_depth_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    queue_depth(r, Format::Png)
+}
+
+/// [`errors`] as PNG.
+pub fn errors_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    errors(r, Format::Png)
+}
+
+/// [`dashboard`] as PNG.
+pub fn dashboard_png(r: &RunResult) -> Result<Vec<u8>, PlotError> {
+    dashboard(r, Format::Png)
 }
 
 const WIDTH: u32 = 1200;
@@ -109,7 +148,7 @@ const INK: RGBColor = RGBColor(20, 20, 20);
 const MUTED: RGBColor = RGBColor(95, 95, 95);
 const FRAME: RGBColor = RGBColor(170, 170, 170);
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type Area<'a> = DrawingArea<Canvas<'a>, Shift>;
 
 /// Registers DejaVu Sans as plotters' "sans-serif" once per process; text fails without it.
 fn ensure_fonts() -> Result<(), PlotError> {
@@ -121,18 +160,16 @@ fn ensure_fonts() -> Result<(), PlotError> {
     if ok { Ok(()) } else { Err(PlotError::Font) }
 }
 
-/// Renders `draw` into a white `w`×`h` RGB buffer and encodes it as PNG.
-pub(crate) fn figure(w: u32, h: u32, draw: impl FnOnce(&Area) -> Result<(), PlotError>) -> Result<Vec<u8>, PlotError> {
+/// Renders `draw` on a white `w`×`h` canvas and encodes it in `format` (the font registered first:
+/// text is laid out with it in either format).
+pub(crate) fn figure(
+    w: u32,
+    h: u32,
+    format: Format,
+    draw: impl FnOnce(&Area) -> Result<(), PlotError>,
+) -> Result<Vec<u8>, PlotError> {
     ensure_fonts()?;
-    let mut rgb = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-        draw(&root)?;
-        root.present()?;
-    }
-    let mut png = Vec::new();
-    PngEncoder::new(&mut png).write_image(&rgb, w, h, ColorType::Rgb8).map_err(|e| PlotError::Encode(e.to_string()))?;
-    Ok(png)
+    canvas::render(w, h, format, draw)
 }
 
 /// Rows a [`PlotTimeline`] keeps before it merges them two by two.
@@ -238,6 +275,11 @@ impl crate::result::RowSink<Bucket> for PlotTimeline {
     }
 }
 
+/// A duration in ms as people say it: `250 ms`, `10 s`, `1.5 s`.
+fn fmt_ms(ms: f64) -> String {
+    if ms < 1000.0 { format!("{} ms", fmt_num(ms)) } else { format!("{} s", fmt_num(ms / 1e3)) }
+}
+
 /// Names the run in single figures, which may be viewed on their own.
 fn title_suffix(r: &RunResult) -> String {
     format!(" — {} (seed {})", clip(&r.meta.name, 60), r.meta.seed)
@@ -254,6 +296,10 @@ struct Frame<'a> {
     /// Time axis: first bucket start to last bucket end.
     x: (f64, f64),
     bucket_s: f64,
+    /// The run's annotations inside the time axis.
+    marks: Marks,
+    /// Acquire timeouts of the pools requests use, ms (none when they wait forever).
+    timeouts_ms: Vec<f64>,
 }
 
 impl<'a> Frame<'a> {
@@ -271,7 +317,10 @@ impl<'a> Frame<'a> {
             (true, false) => (lo, lo + bucket_s.max(lo.abs() * 1e-9)),
             (false, _) => (0.0, bucket_s),
         };
-        Frame { buckets, per_col, cols, x, bucket_s }
+        let marks = Marks::new(&r.annotations, x);
+        let timeouts_ms =
+            r.meta.acquire_timeouts_s.iter().map(|t| t * 1e3).filter(|t| t.is_finite() && *t > 0.0).collect();
+        Frame { buckets, per_col, cols, x, bucket_s, marks, timeouts_ms }
     }
 
     /// One value per column: the largest finite value of its buckets, `None` if there is none.
@@ -296,6 +345,7 @@ impl<'a> Frame<'a> {
                 Series::new("p95", ORANGE, Kind::Line, pct(|p| p.p95)),
                 Series::new("p99", VERMILLION, Kind::Line, pct(|p| p.p99)),
             ],
+            limits: self.timeouts_ms.iter().map(|&ms| (ms, format!("acquire timeout {}", fmt_ms(ms)))).collect(),
         }
     }
 
@@ -312,6 +362,7 @@ impl<'a> Frame<'a> {
                 Kind::Area,
                 self.values(|b| Some(f64::from(b.db_pool_waiting_requests_max))),
             )],
+            limits: Vec::new(),
         }
     }
 
@@ -328,6 +379,7 @@ impl<'a> Frame<'a> {
                 Series::new("in use, max", BLUE, Kind::Line, self.values(|b| Some(f64::from(b.db_pool_used_size_max)))),
                 Series::new("pool size", INK, Kind::Step, self.values(|b| Some(f64::from(b.db_pool_max_size)))),
             ],
+            limits: Vec::new(),
         }
     }
 
@@ -353,6 +405,7 @@ impl<'a> Frame<'a> {
             left_desc: "errors per bucket (requests)",
             right: Some((Scale::Count, "cumulative timeouts (requests)")),
             series,
+            limits: Vec::new(),
         }
     }
 }
@@ -366,6 +419,9 @@ struct Panel {
     left_desc: &'static str,
     right: Option<(Scale, &'static str)>,
     series: Vec<Series>,
+    /// Horizontal reference lines on the left axis, with their labels (the acquire timeout):
+    /// dashed, inside the axis range, drawn over the series.
+    limits: Vec<(f64, String)>,
 }
 
 /// One legend entry and its values, one per frame column.
@@ -520,7 +576,8 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     (bold, light)
 }
 
-/// Panels stacked top to bottom, heights in proportion to their weights.
+/// Panels stacked top to bottom, heights in proportion to their weights; the top one carries the
+/// annotations' labels, every one their lines.
 fn draw_stack(area: &Area, f: &Frame, panels: &[Panel]) -> Result<(), PlotError> {
     let total: u32 = panels.iter().map(|p| p.weight).sum::<u32>().max(1);
     let h = area.dim_in_pixel().1;
@@ -532,23 +589,63 @@ fn draw_stack(area: &Area, f: &Frame, panels: &[Panel]) -> Result<(), PlotError>
             h * acc / total
         })
         .collect();
-    for (sub, p) in area.split_by_breakpoints::<u32, u32, _, _>([], breaks).iter().zip(panels) {
-        draw_panel(sub, f, p)?;
+    for (i, (sub, p)) in area.split_by_breakpoints::<u32, u32, _, _>([], breaks).iter().zip(panels).enumerate() {
+        draw_panel(sub, f, p, i == 0)?;
     }
     Ok(())
 }
 
-/// Draws one time-series panel: title and legend row, axes, grid and series.
-fn draw_panel(area: &Area, f: &Frame, p: &Panel) -> Result<(), PlotError> {
-    let (head, body) = area.split_vertically(TITLE_H);
-    let title = (FONT, 19, FontStyle::Bold).into_text_style(&head).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
-    head.draw_text(&p.title, &title, ((MARGIN + LEFT_AREA) as i32, TITLE_H as i32 / 2 + 2))?;
-    draw_legend(&head, &p.series)?;
+/// Where a panel's plot landed on its area, for what is drawn over it afterwards.
+pub(crate) struct Plotted {
+    /// Pixel columns and rows of the plot, relative to the panel's area.
+    x: (i32, i32),
+    y: (i32, i32),
+    /// Time axis and left axis.
+    time: (f64, f64),
+    left: Axis,
+}
+
+impl Plotted {
+    /// Pixel of a time and a left-axis value, relative to the panel's area.
+    fn at(&self, t: f64, v: f64) -> (i32, i32) {
+        let x = annotate::column(self.time, self.x)(t);
+        let y = self.left.pos(v).unwrap_or(self.left.lo);
+        (x, self.left.map(&y, (self.y.1, self.y.0)))
+    }
+}
+
+/// The pixel columns of a panel's plot on an area `w` px wide: what the label areas leave.
+fn plot_columns(w: u32) -> (i32, i32) {
+    ((MARGIN + LEFT_AREA) as i32, w as i32 - (MARGIN + RIGHT_AREA) as i32)
+}
+
+/// The title row of a panel: the legend at the right, the title at the left cut to what the legend
+/// leaves.
+fn draw_title_row(head: &Area, title: &str, series: &[Series]) -> Result<(), PlotError> {
+    let legend_left = draw_legend(head, series)?;
+    let x0 = (MARGIN + LEFT_AREA) as i32;
+    let f = font(19, FontStyle::Bold);
+    let shown = ellipsize(title, &f, (legend_left - 16 - x0).max(0) as u32);
+    head.draw_text(&shown, &f.color(&INK).pos(Pos::new(HPos::Left, VPos::Center)), (x0, TITLE_H as i32 / 2 + 2))?;
+    Ok(())
+}
+
+/// Draws one time-series panel: title and legend row, the annotations' label lane when
+/// `labelled`, axes, grid, series, reference lines and the annotations' lines.
+fn draw_panel(area: &Area, f: &Frame, p: &Panel, labelled: bool) -> Result<Plotted, PlotError> {
+    let (head, rest) = area.split_vertically(TITLE_H);
+    draw_title_row(&head, &p.title, &p.series)?;
+    let w = area.dim_in_pixel().0;
+    let lane =
+        (labelled && !f.marks.is_empty()).then(|| annotate::lane(&f.marks, f.x, plot_columns(w), annotate::MAX_ROWS));
+    let lane_h = lane.as_ref().map_or(0, annotate::Lane::height);
+    let (_, body) = rest.split_vertically(lane_h);
 
     let of_side = |right: bool| {
         p.series.iter().filter(move |s| s.right == right).flat_map(|s| s.values.iter().flatten().copied())
     };
-    let left = Axis::fit(p.left, of_side(false));
+    // The reference lines are inside the axis: a timeout above every latency is still drawn.
+    let left = Axis::fit(p.left, of_side(false).chain(p.limits.iter().map(|l| l.0)));
     let right = p.right.map(|(scale, _)| Axis::fit(scale, of_side(true)));
     let x_ticks = ticks(f.x.0, f.x.1, nice_step((f.x.1 - f.x.0) / 10.0));
     let x = Axis { lo: f.x.0, hi: f.x.1, log: false, bold: x_ticks, light: Vec::new() };
@@ -603,12 +700,58 @@ fn draw_panel(area: &Area, f: &Frame, p: &Panel) -> Result<(), PlotError> {
             f.cols.iter().zip(&s.values).map(|(c, v)| v.and_then(to_left).map(|y| (c.0, c.1, y))).collect();
         draw_series(&mut chart, s, &pts, left.lo)?;
     }
+
+    let base = area.get_base_pixel();
+    let (px, py) = chart.plotting_area().get_pixel_range();
+    let plotted = Plotted {
+        x: (px.start - base.0, px.end - base.0),
+        y: (py.start - base.1, py.end - base.1),
+        time: f.x,
+        left: left.clone(),
+    };
+    // The lane was laid out for the columns the label areas leave; should the chart have put the
+    // plot elsewhere, lay it out again on the real columns, in the rows it has.
+    let lane =
+        lane.map(|l| if plotted.x == plot_columns(w) { l } else { annotate::lane(&f.marks, f.x, plotted.x, l.rows) });
+    let lane_bottom = TITLE_H as i32 + lane_h as i32;
+    let lane = lane.as_ref().map(|l| (l, lane_bottom));
+    annotate::draw(area, &f.marks, f.x, (plotted.x, plotted.y), lane, annotate::Ground::Light)?;
+    // After the annotations' lines, so that they never strike the reference lines' labels.
+    for (v, label) in &p.limits {
+        draw_limit(area, &plotted, p, *v, label)?;
+    }
+    Ok(plotted)
+}
+
+/// A dashed horizontal reference line at `v` on the left axis with its label, at the end of the
+/// plot (left or right) where the first series is farther from the line, above the line when
+/// there is room.
+fn draw_limit(area: &Area, at: &Plotted, p: &Panel, v: f64, label: &str) -> Result<(), PlotError> {
+    let (x0, y) = at.at(at.time.0, v);
+    let (x1, _) = at.at(at.time.1, v);
+    let style = INK.mix(0.85).stroke_width(1);
+    for dash in DashedLineSeries::new([(x0, y), (x1, y)], DASH.0, DASH.1, style) {
+        area.draw(&dash)?;
+    }
+    let pos = |v: f64| at.left.pos(v);
+    let first = p.series.first().map(|s| s.values.as_slice()).unwrap_or_default();
+    let gap = |o: Option<&Option<f64>>| {
+        o.copied().flatten().and_then(pos).zip(pos(v)).map_or(f64::INFINITY, |(a, b)| (a - b).abs())
+    };
+    let right = gap(first.iter().rev().find(|v| v.is_some())) >= gap(first.iter().find(|v| v.is_some()));
+    let f = font(13, FontStyle::Normal);
+    let text = ellipsize(label, &f, ((x1 - x0) / 2).max(0) as u32);
+    let (w, h) = (width(&text, &f) as i32, 14);
+    let left = if right { x1 - 6 - w } else { x0 + 6 };
+    let top = if y - at.y.0 >= h + 6 { y - h - 4 } else { y + 4 };
+    area.draw(&Rectangle::new([(left - 3, top - 1), (left + w + 3, top + h + 1)], WHITE.mix(0.85).filled()))?;
+    area.draw_text(&text, &f.color(&INK).pos(Pos::new(HPos::Left, VPos::Top)), (left, top))?;
     Ok(())
 }
 
 /// Draws one series given per-column `(start, end, y)` points; `None` breaks lines into runs.
 fn draw_series<CT: CoordTranslate<From = (f64, f64)>>(
-    chart: &mut ChartContext<BitMapBackend, CT>,
+    chart: &mut ChartContext<Canvas, CT>,
     s: &Series,
     pts: &[Option<(f64, f64, f64)>],
     base: f64,
@@ -654,8 +797,9 @@ fn draw_series<CT: CoordTranslate<From = (f64, f64)>>(
     Ok(())
 }
 
-/// A one-row legend, right-aligned above the plot area: white box with a border.
-fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
+/// A one-row legend, right-aligned above the plot area: white box with a border. Returns its left
+/// end, px.
+fn draw_legend(area: &Area, series: &[Series]) -> Result<i32, PlotError> {
     let font = (FONT, 14).into_font().color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
     let (swatch, gap, pad, spacing) = (24, 6, 10, 18);
     let widths = series
@@ -666,6 +810,7 @@ fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
     let right = area.dim_in_pixel().0 as i32 - (MARGIN + RIGHT_AREA) as i32;
     let (yc, half) = (TITLE_H as i32 / 2 + 2, 13);
     let mut x = right - inner - 2 * pad;
+    let legend_left = x;
     area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], WHITE.filled()))?;
     area.draw(&Rectangle::new([(x, yc - half), (right, yc + half)], FRAME.stroke_width(1)))?;
     x += pad;
@@ -684,33 +829,17 @@ fn draw_legend(area: &Area, series: &[Series]) -> Result<(), PlotError> {
         area.draw_text(s.label, &font, (x + swatch + gap, yc))?;
         x += w + spacing;
     }
-    Ok(())
+    Ok(legend_left)
 }
 
 /// Title, run facts and key-figure tiles of the dashboard.
 fn draw_header(area: &Area, r: &RunResult) -> Result<(), PlotError> {
-    let (m, s) = (&r.meta, &r.summary);
-    let w = area.dim_in_pixel().0 as i32;
-    let left = |size: u32, style: FontStyle, c: RGBColor| {
-        (FONT, size, style).into_font().color(&c).pos(Pos::new(HPos::Left, VPos::Center))
-    };
-    let title = format!("Connection Pool Dashboard — {}", clip(&m.name, 50));
-    area.draw_text(&title, &left(24, FontStyle::Bold, INK), (20, 24))?;
-    let facts = format!(
-        "seed {} · bucket {} s · {} s simulated · poolsim {}",
-        m.seed,
-        fmt_num(m.bucket_s),
-        fmt_num(s.duration_s),
-        clip(&m.version, 20)
-    );
-    let right = (FONT, 15).into_font().color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center));
-    area.draw_text(&facts, &right, (w - 20, 24))?;
-    area.draw_text(&clip(&m.description, 140), &left(15, FontStyle::Normal, MUTED), (20, 52))?;
-
+    let s = &r.summary;
+    draw_heading(area, &format!("Connection Pool Dashboard — {}", r.meta.name), r)?;
     let q = &s.requests;
     let p99 = if s.latency_ms.count > 0 { format!("{} ms", fmt_num(s.latency_ms.p99)) } else { "—".into() };
     let first = s.first_503_s.map_or_else(|| "none".into(), |t| format!("{} s", fmt_num(t)));
-    let tiles: [(&str, String, RGBColor); 6] = [
+    let tiles = [
         ("requests", fmt_num(q.total as f64), INK),
         ("ok (200)", fmt_num(q.ok as f64), INK),
         (
@@ -722,14 +851,57 @@ fn draw_header(area: &Area, r: &RunResult) -> Result<(), PlotError> {
         ("peak queue (requests)", fmt_num(f64::from(s.queue_depth_max)), INK),
         ("first 503 at", first, if s.first_503_s.is_some() { VERMILLION } else { INK }),
     ];
-    let (x0, gap, top, bottom) = (20, 12, 72, HEADER_H as i32 - 12);
-    let tw = (w - 2 * x0 - gap * (tiles.len() as i32 - 1)) / tiles.len() as i32;
+    draw_tiles(area, &tiles, (72, HEADER_H as i32 - 12), 24)
+}
+
+/// The first two lines of a figure's header: the title (bold, left) with the run's facts (right),
+/// and the scenario's description below, each cut to the room it has.
+pub(crate) fn draw_heading(area: &Area, title: &str, r: &RunResult) -> Result<(), PlotError> {
+    let w = area.dim_in_pixel().0 as i32;
+    let facts = format!(
+        "seed {} · bucket {} s · {} s simulated · poolsim {}",
+        r.meta.seed,
+        fmt_num(r.meta.bucket_s),
+        fmt_num(r.summary.duration_s),
+        clip(&r.meta.version, 20)
+    );
+    let small = font(15, FontStyle::Normal);
+    let facts = ellipsize(&facts, &small, (w / 2 - 20).max(0) as u32);
+    area.draw_text(&facts, &small.color(&MUTED).pos(Pos::new(HPos::Right, VPos::Center)), (w - 20, 24))?;
+    let room = (w - 40 - width(&facts, &small) as i32 - 24).max(0) as u32;
+    let (title, size) = fit(title, room, &[24, 22, 20], FontStyle::Bold);
+    let bold = font(size, FontStyle::Bold).color(&INK).pos(Pos::new(HPos::Left, VPos::Center));
+    area.draw_text(&title, &bold, (20, 24))?;
+    let description = ellipsize(&r.meta.description, &small, (w - 40).max(0) as u32);
+    area.draw_text(&description, &small.color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center)), (20, 52))?;
+    Ok(())
+}
+
+/// A row of key-figure cards across the width between `rows` (top, bottom): a caption and a
+/// value each, the value at `size` px or smaller so that it fits its card, cut only if even the
+/// smallest size does not.
+pub(crate) fn draw_tiles(
+    area: &Area,
+    tiles: &[(&str, String, RGBColor)],
+    rows: (i32, i32),
+    size: u32,
+) -> Result<(), PlotError> {
+    let w = area.dim_in_pixel().0 as i32;
+    let (x0, gap, (top, bottom)) = (20, 12, rows);
+    let n = tiles.len().max(1) as i32;
+    let tw = (w - 2 * x0 - gap * (n - 1)) / n;
+    let room = (tw - 20).max(0) as u32;
+    let sizes: Vec<u32> = (16..=size).rev().step_by(2).collect();
+    let caption = font(14, FontStyle::Normal);
     for (i, (label, value, color)) in tiles.iter().enumerate() {
         let x = x0 + i as i32 * (tw + gap);
         area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], RGBColor(246, 246, 246).filled()))?;
         area.draw(&Rectangle::new([(x, top), (x + tw, bottom)], FRAME.stroke_width(1)))?;
-        area.draw_text(label, &left(14, FontStyle::Normal, MUTED), (x + 10, top + 14))?;
-        area.draw_text(value, &left(24, FontStyle::Bold, *color), (x + 10, bottom - 20))?;
+        let label = ellipsize(label, &caption, room);
+        area.draw_text(&label, &caption.color(&MUTED).pos(Pos::new(HPos::Left, VPos::Center)), (x + 10, top + 14))?;
+        let (value, px) = fit(value, room, &sizes, FontStyle::Bold);
+        let style = font(px, FontStyle::Bold).color(color).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw_text(&value, &style, (x + 10, bottom - 20))?;
     }
     Ok(())
 }
@@ -739,42 +911,10 @@ fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
 }
 
-/// A number for labels: ≤ 3 significant decimals, thousands separators, exponent beyond 1e6.
-fn fmt_num(v: f64) -> String {
-    if !v.is_finite() {
-        return "—".into();
-    }
-    let a = v.abs();
-    if a == 0.0 {
-        return "0".into();
-    }
-    if !(1e-3..1e6).contains(&a) {
-        let s = format!("{v:.2e}");
-        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        return format!("{}e{exp}", mant.trim_end_matches('0').trim_end_matches('.'));
-    }
-    let decimals = (2 - a.log10().floor() as i32).clamp(0, 3) as usize;
-    let s = format!("{a:.decimals$}");
-    let s = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { &s };
-    let (int, frac) = s.split_once('.').map_or((s, None), |(i, f)| (i, Some(f)));
-    let mut out = String::from(if v < 0.0 { "-" } else { "" });
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::result::{Percentiles, RequestCounts, RunMeta, Stats, Summary};
+    use crate::result::{Annotation, AnnotationKind, Percentiles, RequestCounts, RunMeta, Stats, Summary};
 
     const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     type Figure = fn(&RunResult) -> Result<Vec<u8>, PlotError>;
@@ -816,6 +956,7 @@ mod tests {
                 version: "0.1.0".into(),
                 bucket_s: 1.0,
                 events: 1,
+                acquire_timeouts_s: vec![10.0],
             },
             timeline,
             summary: Summary {
@@ -907,6 +1048,147 @@ mod tests {
         }
     }
 
+    /// `run(n)` with a deploy, a rollback too long for its lane, an alert flipping every 5 s for
+    /// 150 s (30 flips), one firing at the same time as the deploy, and marks outside the run.
+    pub(super) fn annotated(n: usize) -> RunResult {
+        let mut r = run(n);
+        let mark = |t_s: f64, label: &str, kind| Annotation { t_s, label: label.into(), kind };
+        r.annotations = vec![
+            mark(-5.0, "before the run", AnnotationKind::Event),
+            mark(60.0, "request.hold = 100ms", AnnotationKind::Event),
+            mark(60.0, "PoolExhausted firing", AnnotationKind::AlertFiring),
+            mark(60.0, "PoolExhausted firing", AnnotationKind::AlertFiring),
+            mark(
+                200.0,
+                "stop_job warehouse-sync, close_pool sync, kill_connections 240 of analytics, fleet.pods = 30",
+                AnnotationKind::Event,
+            ),
+            mark(1e9, "after the run", AnnotationKind::Event),
+        ];
+        for i in 0..30 {
+            let (label, kind) = if i % 2 == 0 {
+                ("RequestsWaiting firing", AnnotationKind::AlertFiring)
+            } else {
+                ("RequestsWaiting resolved", AnnotationKind::AlertResolved)
+            };
+            r.annotations.push(mark(100.0 + 5.0 * f64::from(i), label, kind));
+        }
+        r.annotations.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+        r
+    }
+
+    type Render = fn(&RunResult, Format) -> Result<Vec<u8>, PlotError>;
+    const RENDERS: [Render; 6] = [latency, queue_depth, errors, dashboard, fleet::database, fleet::pods];
+
+    #[test]
+    fn svg_figures_are_text_and_give_the_same_bytes() {
+        let r = run(300);
+        for (i, fig) in RENDERS.iter().enumerate() {
+            let svg = fig(&r, Format::Svg).unwrap_or_else(|e| panic!("figure {i}: {e}"));
+            assert_eq!(svg, fig(&r, Format::Svg).unwrap(), "figure {i}");
+            let text = String::from_utf8(svg).unwrap();
+            assert!(text.starts_with("<svg ") && text.contains("font-family=\"sans-serif\""), "figure {i}");
+            assert!(text.contains("\ntime (s)\n</text>"), "figure {i}");
+        }
+    }
+
+    #[test]
+    fn annotated_figures_give_the_same_bytes_in_both_formats() {
+        let r = annotated(300);
+        for (i, fig) in RENDERS.iter().enumerate() {
+            for format in [Format::Png, Format::Svg] {
+                let a = fig(&r, format).unwrap_or_else(|e| panic!("figure {i}, {format:?}: {e}"));
+                assert_eq!(a, fig(&r, format).unwrap(), "figure {i}, {format:?}");
+            }
+        }
+    }
+
+    /// The text of an SVG's `<text>` elements, in document order.
+    pub(super) fn svg_texts(svg: &[u8]) -> Vec<String> {
+        let svg = std::str::from_utf8(svg).unwrap();
+        svg.split("<text ")
+            .skip(1)
+            .map(|t| t[t.find('>').unwrap() + 1..t.find("</text>").unwrap()].trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn svg_figures_carry_the_annotations_and_the_timeout_as_text() {
+        let r = annotated(300);
+        let texts = svg_texts(&latency(&r, Format::Svg).unwrap());
+        for want in ["request.hold = 100ms", "PoolExhausted firing", "acquire timeout 10 s", "p99", "latency (ms)"] {
+            assert!(texts.iter().any(|t| t == want), "no {want:?} in {texts:?}");
+        }
+        // 30 flips read as two labels, each counting its marks; the long label is cut whole.
+        let flips: Vec<&String> = texts.iter().filter(|t| t.starts_with("RequestsWaiting")).collect();
+        assert_eq!(flips, ["RequestsWaiting firing ×15", "RequestsWaiting resolved ×15"]);
+        assert!(texts.iter().any(|t| t.starts_with("stop_job warehouse-sync") && t.ends_with('…')), "{texts:?}");
+        // Marks outside the run are skipped, the deploy's duplicate firing is drawn once.
+        assert!(!texts.iter().any(|t| t.contains("the run")), "{texts:?}");
+        assert_eq!(texts.iter().filter(|t| *t == "PoolExhausted firing").count(), 1);
+        // Every timeline figure labels the marks once, above its top panel (the pods figure's,
+        // drawn from pool rows this run has none of, in `plot::fleet`'s tests).
+        for fig in [queue_depth, errors, dashboard, fleet::database] {
+            let texts = svg_texts(&fig(&r, Format::Svg).unwrap());
+            assert_eq!(texts.iter().filter(|t| *t == "request.hold = 100ms").count(), 1, "{texts:?}");
+        }
+        let dash = svg_texts(&dashboard(&r, Format::Svg).unwrap());
+        assert!(dash.iter().any(|t| t == "acquire timeout 10 s"), "{dash:?}");
+    }
+
+    #[test]
+    fn no_timeout_line_when_requests_wait_forever() {
+        let mut r = run(60);
+        r.meta.acquire_timeouts_s.clear();
+        assert!(!svg_texts(&latency(&r, Format::Svg).unwrap()).iter().any(|t| t.contains("acquire timeout")));
+        r.meta.acquire_timeouts_s = vec![0.25, 30.0];
+        let texts = svg_texts(&latency(&r, Format::Svg).unwrap());
+        for want in ["acquire timeout 250 ms", "acquire timeout 30 s"] {
+            assert!(texts.iter().any(|t| t == want), "no {want:?} in {texts:?}");
+        }
+    }
+
+    #[test]
+    fn large_counts_are_written_readably_and_cards_fit() {
+        let mut r = run(120);
+        r.summary.requests.total = 14_634_555;
+        r.summary.requests.ok = 14_227_591;
+        r.summary.requests.timed_out = 406_964;
+        r.summary.requests.timed_out_rate = 0.0278;
+        let texts = svg_texts(&dashboard(&r, Format::Svg).unwrap());
+        for want in ["14.6 M", "14.2 M", "406,964 (2.78%)"] {
+            assert!(texts.iter().any(|t| t == want), "no {want:?} in {texts:?}");
+        }
+        assert!(!texts.iter().any(|t| t.contains("e7") || t.contains("e+")), "{texts:?}");
+    }
+
+    /// The timeout line's source: the timeouts of the pools requests use, at the start.
+    #[test]
+    fn acquire_timeouts_are_those_of_the_pools_requests_use() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let of = |file: &str| RunMeta::acquire_timeouts_of(&crate::scenario::load(&root.join(file)).unwrap());
+        assert_eq!(of("scenarios/lab04.yaml"), [10.0]);
+        assert_eq!(of("scenarios/incident-dual-pool.yaml"), [5.0]);
+    }
+
+    /// Writes annotated figures to the temporary directory, for a look: `cargo test --lib
+    /// plot::tests::write_for_review -- --ignored`.
+    #[test]
+    #[ignore = "writes files for a human to look at"]
+    fn write_for_review() {
+        let dir = std::env::temp_dir();
+        let r = annotated(300);
+        for (name, fig) in
+            ["latency", "queue_depth", "errors", "dashboard", "database", "pods"].into_iter().zip(RENDERS)
+        {
+            for format in [Format::Png, Format::Svg] {
+                let file = dir.join(format!("annotated-{name}.{}", format.extension()));
+                std::fs::write(file, fig(&r, format).unwrap()).unwrap();
+            }
+        }
+        eprintln!("wrote {}/annotated-*", dir.display());
+    }
+
     #[test]
     fn long_timelines_are_decimated_keeping_the_maximum() {
         let mut r = run(3600);
@@ -940,15 +1222,6 @@ mod tests {
         assert!(flat.hi > flat.lo && flat.bold.len() >= 3, "{:?}", flat.bold);
         let huge = Axis::fit(Scale::Count, [f64::MAX].into_iter());
         assert!(huge.hi.is_finite() && huge.bold.len() <= 8);
-    }
-
-    #[test]
-    fn numbers_are_formatted_for_labels() {
-        let cases = [(0.0, "0"), (1234.4, "1,234"), (0.5, "0.5"), (12.26, "12.3"), (-2000.0, "-2,000")];
-        for (v, s) in cases {
-            assert_eq!(fmt_num(v), s);
-        }
-        assert_eq!((fmt_num(1e12), fmt_num(2.5e-5), fmt_num(f64::NAN)), ("1e12".into(), "2.5e-5".into(), "—".into()));
     }
 
     fn feed(rows: &[Bucket]) -> (Vec<Bucket>, u32) {

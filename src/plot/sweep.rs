@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::PlotError;
+use super::{Format, PlotError};
 use crate::result::Table;
 use crate::scenario::grid::Axis;
 
@@ -27,30 +27,16 @@ pub(crate) const PALETTE: [RGBColor; 7] = [
     RGBColor(20, 20, 20),
 ];
 
-pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<super::Canvas<'a>, Shift>;
 
-/// Renders `draw` into a PNG: the figure helper of `plot::mod` (one font
+/// Renders `draw` into a PNG or SVG: the figure helper of `plot::mod` (one font
 /// registration and one encoder for every figure of the crate).
 pub(crate) use super::figure as png;
 
-/// A number for an axis label: integers plainly, others with up to 3 significant decimals.
+/// A number for an axis label, in the figures' one scheme (`14.6 M`, `1,234`, `0.25`); empty
+/// when not finite.
 pub(crate) fn label(v: f64) -> String {
-    if !v.is_finite() {
-        return String::new();
-    }
-    let a = v.abs();
-    let s = if a >= 1e6 || (a > 0.0 && a < 1e-3) {
-        format!("{v:.2e}")
-    } else if (v - v.round()).abs() < 1e-9 {
-        format!("{}", v.round())
-    } else if a >= 100.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.3}")
-    };
-    let s =
-        if s.contains('.') && !s.contains('e') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
-    if s == "-0" { "0".into() } else { s }
+    if v.is_finite() { super::text::fmt_num(v) } else { String::new() }
 }
 
 /// `(lo, hi)` widened when degenerate, with 5% headroom above, from 0 when all values are ≥ 0.
@@ -78,14 +64,26 @@ pub(crate) fn draw_title(area: &Area, title: &str, subtitle: &str) -> Result<(),
     Ok(())
 }
 
-/// Line plot of `figure` against the single swept key: mean per point, band for the 95% interval.
-/// When the table also has `reference` (e.g. `theory.timed_out_rate`), it is drawn dashed.
+/// [`line()`] as PNG.
 pub fn line_png(
     t: &Table,
     axis: &Axis,
     figure: &str,
     reference: Option<&str>,
     scenario: &str,
+) -> Result<Vec<u8>, PlotError> {
+    line(t, axis, figure, reference, scenario, Format::Png)
+}
+
+/// Line plot of `figure` against the single swept key: mean per point, band for the 95% interval.
+/// When the table also has `reference` (e.g. `theory.timed_out_rate`), it is drawn dashed.
+pub fn line(
+    t: &Table,
+    axis: &Axis,
+    figure: &str,
+    reference: Option<&str>,
+    scenario: &str,
+    format: Format,
 ) -> Result<Vec<u8>, PlotError> {
     let col = t.figure(figure);
     let xs = axis.positions();
@@ -125,7 +123,7 @@ pub fn line_png(
         format!("{scenario}: one run per point (use --replications for confidence bands)")
     };
     let text_axis = axis.kind() == crate::scenario::grid::Kind::Text;
-    png(1000, 600, |root| {
+    png(1000, 600, format, |root| {
         let (head, body) = root.split_vertically(64);
         draw_title(&head, &format!("{figure} against {}", axis.key), &subtitle)?;
         let mut chart = ChartBuilder::on(&body)
@@ -232,7 +230,9 @@ mod tests {
     fn labels_and_ranges() {
         assert_eq!(label(5.0), "5");
         assert_eq!(label(0.25), "0.25");
-        assert_eq!(label(1234.56), "1234.6");
+        assert_eq!(label(1234.56), "1,235");
+        assert_eq!(label(14_634_555.0), "14.6 M");
+        assert_eq!(label(f64::NAN), "");
         assert_eq!(y_range([3.0, 3.0].into_iter()), (0.0, 3.15));
         assert_eq!(y_range(std::iter::empty()), (0.0, 1.0));
     }

@@ -113,6 +113,26 @@ pub struct RunMeta {
     pub bucket_s: f64,
     /// Events processed (a measure of the work done).
     pub events: u64,
+    /// The distinct acquire timeouts of the pools that requests use, at the start of the run,
+    /// in seconds, smallest first; a pool that waits forever has none (figures draw these on
+    /// the latency panel).
+    pub acquire_timeouts_s: Vec<f64>,
+}
+
+impl RunMeta {
+    /// [`RunMeta::acquire_timeouts_s`] of a scenario.
+    pub fn acquire_timeouts_of(s: &crate::scenario::Scenario) -> Vec<f64> {
+        let mut out: Vec<f64> = s
+            .classes
+            .iter()
+            .map(|c| s.pools[c.pool.0 as usize].acquire_timeout)
+            .filter(|t| *t != crate::engine::SimDuration::MAX)
+            .map(|t| t.as_secs_f64())
+            .collect();
+        out.sort_by(f64::total_cmp);
+        out.dedup();
+        out
+    }
 }
 
 /// Everything a run produces, ready for the writers and plots.

@@ -99,3 +99,44 @@ fn the_event_budget_stops_a_run_with_a_hint() {
         .code(2)
         .stderr(predicate::str::contains("--max-events"));
 }
+
+/// `--format svg` writes each figure as an SVG (the same bytes every time, its event labelled as
+/// text), `both` writes the PNG beside it, and the default is the PNG alone.
+#[test]
+fn run_writes_figures_in_the_formats_asked() {
+    let run = |format: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = sim();
+        cmd.args(["run", repo("scenarios/lab04.yaml").to_str().unwrap(), "-q", "--out"]).arg(dir.path());
+        if let Some(f) = format {
+            cmd.args(["--format", f]);
+        }
+        cmd.assert().success();
+        dir
+    };
+    let figures = ["latency", "queue_depth", "errors", "dashboard", "database", "pods"];
+    let has =
+        |dir: &tempfile::TempDir, ext: &str| figures.iter().all(|f| dir.path().join(format!("{f}.{ext}")).is_file());
+    let none =
+        |dir: &tempfile::TempDir, ext: &str| figures.iter().all(|f| !dir.path().join(format!("{f}.{ext}")).exists());
+    let png = run(None);
+    assert!(has(&png, "png") && none(&png, "svg"));
+    let (svg, again) = (run(Some("svg")), run(Some("svg")));
+    assert!(has(&svg, "svg") && none(&svg, "png"));
+    for f in figures {
+        let name = format!("{f}.svg");
+        let bytes = std::fs::read(svg.path().join(&name)).unwrap();
+        assert_eq!(bytes, std::fs::read(again.path().join(&name)).unwrap(), "{name} differs between runs");
+        assert!(bytes.starts_with(b"<svg "), "{name}");
+    }
+    let dashboard = std::fs::read_to_string(svg.path().join("dashboard.svg")).unwrap();
+    assert!(dashboard.contains(">\nrequest.hold = 100ms\n</text>"), "the hold-time fix is not labelled");
+    assert!(dashboard.contains(">\nacquire timeout 10 s\n</text>"), "the timeout is not labelled");
+    let both = run(Some("both"));
+    assert!(has(&both, "png") && has(&both, "svg"));
+    assert_eq!(
+        std::fs::read(both.path().join("dashboard.png")).unwrap(),
+        std::fs::read(png.path().join("dashboard.png")).unwrap()
+    );
+    sim().args(["run", "x.yaml", "--format", "pdf"]).assert().code(2);
+}
