@@ -657,9 +657,18 @@ impl Change {
             let name = &s.pools[p.0 as usize].name;
             if s.pools.len() == 1 && name == "pool" { "pool".to_string() } else { format!("pools.{name}") }
         };
+        // `103.4ms`, `1.5s`, `2m`: one unit, as a scenario file would write it.
+        let short = |d: SimDuration| {
+            let trim = |x: f64| format!("{x:.3}").trim_end_matches('0').trim_end_matches('.').to_string();
+            match d.as_secs_f64() {
+                s if s < 1.0 => format!("{}ms", trim(s * 1e3)),
+                s if s < 60.0 || s.fract() != 0.0 => format!("{}s", trim(s)),
+                _ => d.to_string(),
+            }
+        };
         let dist = |d: &Dist| match d.constant_value() {
-            Some(v) => v.to_string(),
-            None => format!("{} (mean {})", d.name(), SimDuration::from_secs_f64(d.mean_secs())),
+            Some(v) => short(v),
+            None => format!("{} (mean {})", d.name(), short(SimDuration::from_secs_f64(d.mean_secs()))),
         };
         match self {
             Change::Hold(c, d) => format!("{}.hold = {}", class(c), dist(d)),
@@ -667,7 +676,7 @@ impl Change {
             Change::ClassPool(c, p) => format!("{}.pool = {}", class(c), s.pools[p.0 as usize].name),
             Change::MaxSize(p, n) => format!("{}.max_size = {n}", pool(p)),
             Change::AcquireTimeout(p, d) => {
-                let d = if *d == SimDuration::MAX { "never".to_string() } else { d.to_string() };
+                let d = if *d == SimDuration::MAX { "never".to_string() } else { short(*d) };
                 format!("{}.acquire_timeout = {d}", pool(p))
             }
             Change::Rate(w, r) => format!("workload.{}.rate = {r}/s", s.workloads[w.0 as usize].name),

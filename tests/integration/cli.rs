@@ -130,7 +130,7 @@ fn run_writes_figures_in_the_formats_asked() {
         assert!(bytes.starts_with(b"<svg "), "{name}");
     }
     let dashboard = std::fs::read_to_string(svg.path().join("dashboard.svg")).unwrap();
-    assert!(dashboard.contains(">\nrequest.hold = 100ms\n</text>"), "the hold-time fix is not labelled");
+    assert!(dashboard.contains(">\nrequest.hold = 103.4ms\n</text>"), "the hold-time fix is not labelled");
     assert!(dashboard.contains(">\nacquire timeout 10 s\n</text>"), "the timeout is not labelled");
     let both = run(Some("both"));
     assert!(has(&both, "png") && has(&both, "svg"));

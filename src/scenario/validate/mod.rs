@@ -547,4 +547,29 @@ mod tests {
         assert_ne!(a.hash(), b.hash());
         assert_eq!(a.hash(), a.clone().hash());
     }
+
+    /// The labels figures put on timed events: the scenario's own words, one unit per duration.
+    #[test]
+    fn timed_changes_are_labelled_as_the_file_writes_them() {
+        let s = from_str(
+            "name: t\npool: {max_size: 5}\nrequest: {hold: 1s}\nworkload:\n  - open: {name: api, rate: 5/s, until: 10m}\n\
+             events:\n  - {at: 1m, set: {request.hold: 103400us, pool.max_size: 20}}\n\
+             \x20 - {at: 2m, set: {pool.acquire_timeout: 1500ms, workload.api.rate: 9/s}}\n\
+             \x20 - {at: 3m, set: {request.hold: {dist: exponential, mean: 250ms}, pool.acquire_timeout: 2m}}\n",
+            "t.yaml",
+            None,
+            &[],
+        )
+        .unwrap();
+        let labels: Vec<Vec<String>> =
+            s.changes.iter().map(|c| c.actions.iter().map(|a| a.label(&s)).collect()).collect();
+        assert_eq!(
+            labels,
+            [
+                vec!["request.hold = 103.4ms", "pool.max_size = 20"],
+                vec!["pool.acquire_timeout = 1.5s", "workload.api.rate = 9/s"],
+                vec!["request.hold = exponential (mean 250ms)", "pool.acquire_timeout = 2m"],
+            ]
+        );
+    }
 }
