@@ -666,6 +666,21 @@ mod tests {
         assert_eq!(rec.timeline.iter().map(|b| b.timed_out).sum::<u64>(), 3);
     }
 
+    /// The mean of connections in use covers [warmup, end): 5 in use over [0, 1.5 s),
+    /// 1 over [1.5 s, 3 s); warm-up at 1 s: (0.5 x 5 + 1.5 x 1) / 2 = 2.
+    #[test]
+    fn the_mean_in_use_starts_at_the_warm_up() {
+        let mut r = Recorder::new(SimDuration::from_secs(1), 5, s(1), 1, u32::MAX);
+        r.pool_level(SimTime(0), 5, 0, 5);
+        r.warmup_reached(s(1));
+        r.pool_level(SimTime(1_500_000_000), 1, 0, 5);
+        let sum = r.finish(s(3), 0).summary;
+        assert!((sum.pool_used_mean - 2.0).abs() < 1e-12, "{}", sum.pool_used_mean);
+        // A run that ends before its warm-up observed nothing.
+        let r = Recorder::new(SimDuration::from_secs(1), 5, s(5), 1, u32::MAX);
+        assert_eq!(r.finish(s(3), 0).summary.pool_used_mean, 0.0);
+    }
+
     #[test]
     fn a_partial_last_bucket_is_kept() {
         let r = Recorder::new(SimDuration::from_secs(1), 5, SimTime::ZERO, 1, u32::MAX);

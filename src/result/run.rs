@@ -75,7 +75,7 @@ pub struct Summary {
     /// Most connections in use at once, from the warm-up on (the level in
     /// force at the warm-up instant included).
     pub pool_used_max: u32,
-    /// Time-weighted mean of connections in use over the run.
+    /// Time-weighted mean of connections in use from the warm-up instant to the end.
     pub pool_used_mean: f64,
     /// Requests' acquire timeouts over the whole run, warm-up included: the
     /// lab's counter, which a warm-up does not reset, at the end (the last
@@ -91,8 +91,8 @@ pub struct Summary {
     pub duration_s: f64,
     /// Requests that arrived before this were left out of the counts and
     /// percentiles above, and peaks are taken from it on (the level in force
-    /// at this instant included); the mean of connections in use and
-    /// `db_pool_exhaustion_total` cover the whole run.
+    /// at this instant included), and the mean of connections in use covers
+    /// [warmup, end); `db_pool_exhaustion_total` covers the whole run.
     pub warmup_s: f64,
 }
 
