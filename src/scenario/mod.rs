@@ -336,6 +336,17 @@ pub enum Priority {
     High = 2,
 }
 
+impl Priority {
+    /// The priority as written in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+        }
+    }
+}
+
 /// A connection pool.
 #[derive(Clone, PartialEq)]
 pub struct PoolSpec {

@@ -296,8 +296,8 @@ pub fn pool_loads(s: &Scenario) -> Loads {
         // "idle before the burst" check.
         let mut windows: Vec<(f64, f64)> = Vec::new();
         let mut bursts_at: Vec<usize> = Vec::new();
-        // (class weight by traffic, hold) for the mixture.
-        let mut mix: Vec<(f64, &Dist, &Dist)> = Vec::new();
+        // (class weight by traffic, hold, overhead, priority, name) for the mixture.
+        let mut mix: Vec<(f64, &Dist, &Dist, crate::scenario::Priority, &str)> = Vec::new();
         for (ci, class) in s.classes.iter().enumerate() {
             if usize::from(class.pool.0) != pi {
                 continue;
@@ -412,7 +412,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
             }
             load.classes.push(class.name.clone());
             load.hold_dists.push(class.hold.name().to_string());
-            mix.push((weight, &class.hold, &class.overhead));
+            mix.push((weight, &class.hold, &class.overhead, class.priority, &class.name));
         }
         let total_weight: f64 = mix.iter().map(|m| m.0).sum();
         let n = mix.len().max(1) as f64;
@@ -424,7 +424,30 @@ pub fn pool_loads(s: &Scenario) -> Loads {
         load.hold_mean_s = mean;
         load.hold_cv = if mean > 0.0 { (second - mean * mean).max(0.0).sqrt() / mean } else { 0.0 };
         load.overhead_mean_s = mix.iter().zip(&weights).map(|(m, w)| w * m.2.mean_secs()).sum();
-        if mix.len() > 1 {
+        // The classes that get traffic (all of them when none does) decide the
+        // holds' shape and the waiters' order.
+        let served: Vec<_> = match mix.iter().filter(|m| m.0 > 0.0).collect::<Vec<_>>() {
+            v if v.is_empty() => mix.iter().collect(),
+            v => v,
+        };
+        let one_dist = served.windows(2).all(|w| w[0].1 == w[1].1);
+        let mut priorities: Vec<_> = served.iter().map(|m| m.3).collect();
+        priorities.sort_unstable();
+        priorities.dedup();
+        if priorities.len() > 1 && load.acquire_timeout_s.is_some() {
+            let named: Vec<String> = served.iter().map(|m| format!("{} {}", m.4, m.3.name())).collect();
+            load.broken.push(Broken {
+                assumption: Assumption::FifoWaiters,
+                message: format!(
+                    "classes of different priorities share the pool ({}): waiters are served by priority, not \
+                     first come, first served, so the low-priority ones take most of the acquire timeouts, and \
+                     more time out in all than the figures say (serving the oldest waiter first loses the fewest \
+                     to a fixed timeout)",
+                    named.join(", ")
+                ),
+            });
+        }
+        if served.len() > 1 && !one_dist {
             load.broken.push(Broken {
                 assumption: Assumption::ExponentialHolds,
                 message: format!(
@@ -436,7 +459,7 @@ pub fn pool_loads(s: &Scenario) -> Loads {
                     load.hold_cv
                 ),
             });
-        } else if let Some((_, hold, _)) = mix.first()
+        } else if let Some((_, hold, ..)) = served.first()
             && !hold.is_exponential()
         {
             load.broken.push(Broken {

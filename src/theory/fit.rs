@@ -157,6 +157,22 @@ mod tests {
         assert!(reasons(fleet("round_robin"))[0].contains("Erlang-4"));
     }
 
+    /// Classes with one and the same hold distribution share one exponential, not a mixture;
+    /// classes with different means do form a mixture (cv above 1).
+    #[test]
+    fn classes_with_the_same_exponential_hold_are_one_exponential() {
+        let classes = |b: &str| {
+            let src = format!(
+                "name: t\npool: {{max_size: 10, acquire_timeout: 2s}}\nclasses:\n  - {{name: a, hold: {{dist: exponential, mean: 1s}}}}\n  - {{name: b, hold: {{dist: exponential, mean: {b}}}}}\nworkload:\n  - open: {{rate: 9/s, until: 1h}}\n"
+            );
+            predict(&from_str(&src, "t.yaml", None, &[]).unwrap())
+        };
+        let p = predicted(classes("1s"));
+        assert_eq!(p.timed_out_rate, mmc_plus_d(10, 9.0, 1.0, 2.0).p_timeout);
+        let why = reasons(classes("3s"));
+        assert!(why[0].contains("mixture") && why[0].contains("mean 2000.0 ms"), "{why:?}");
+    }
+
     /// SQLAlchemy's `pool_size=2, max_overflow=3` serves 5 at once: M/M/5+D, not M/M/2+D.
     #[test]
     fn overflow_connections_count_as_servers() {

@@ -177,3 +177,33 @@ fn the_theory_block_counts_overflow_connections() {
     assert_eq!(p.connections_per_copy, 5);
     assert!(mmc_plus_d(3, 20.0, 0.2, 1.0).p_timeout > 2.0 * p.timed_out_rate);
 }
+
+/// Two classes with the same exponential hold, one served before the other: the holds are
+/// still one exponential, and with no acquire timeout the order of service does not change
+/// how many wait or how long they wait on average (the conservation law of work-conserving
+/// disciplines with identical holds), so the block predicts the totals, and they hold.
+/// With an acquire timeout, serving by priority lets more waiters run out of time than
+/// first come, first served does, and the block says it does not apply.
+#[test]
+fn the_theory_block_of_priority_classes_predicts_totals_without_a_timeout() {
+    let yaml = |timeout: &str| {
+        format!(
+            "name: prio\npool: {{max_size: 5, acquire_timeout: {timeout}}}\n\
+             classes:\n  - {{name: a, share: 50%, priority: high, hold: {{dist: exponential, mean: 500ms}}}}\n\
+             \x20 - {{name: b, share: 50%, priority: low, hold: {{dist: exponential, mean: 500ms}}}}\n\
+             workload:\n  - open: {{rate: 8/s, process: poisson, until: 5000s}}\ntimeline: {{bucket: 1h}}\n"
+        )
+    };
+    let p = theory_block_matches(&yaml("never"), 40_000.0);
+    assert_eq!((p.model, p.connections_per_copy), ("M/M/c", 5));
+    assert!((p.acquire_wait_ms_mean / 1000.0 - mmc(5, 8.0, 0.5).unwrap().mean_wait_s).abs() < 1e-12);
+    let s = scenario(&yaml("500ms"));
+    let Some(poolsim::result::Theory::NotApplicable(why)) = run(&s, 1).theory else { panic!("a prediction") };
+    assert!(why.iter().any(|w| w.contains("a high, b low")), "{why:?}");
+    // And the run shows why: more 503s than first come, first served would give.
+    let fifo = scenario(&yaml("500ms").replace("priority: high, ", "").replace("priority: low, ", ""));
+    let (prio, fcfs): (Vec<f64>, Vec<f64>) = (1..=4)
+        .map(|seed| (run(&s, seed).summary.requests.timed_out_rate, run(&fifo, seed).summary.requests.timed_out_rate))
+        .unzip();
+    assert!(mean_se(&prio).0 > 1.1 * mean_se(&fcfs).0, "priority {prio:?} vs first come {fcfs:?}");
+}
