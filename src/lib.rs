@@ -57,6 +57,11 @@
 //! cli        engine workload input alerts scenario result metrics theory model run output plot sweep check
 //! ```
 //!
+//! Inside a module, the same test holds the files and folders beside each other to
+//! no circle either (`promql/eval.rs` calls `functions.rs`, which works on the
+//! values of `value.rs`, not back on the evaluator); only a module's root file and
+//! the files it declares refer to each other, one type's methods split over files.
+//!
 //! ## Determinism contract
 //!
 //! 1. Simulated time is integer nanoseconds (`u64`). Nothing in the library reads

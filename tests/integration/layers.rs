@@ -122,3 +122,151 @@ fn the_check_sees_an_upward_import() {
     assert_eq!(referenced("use crate::model::Simulation; // see crate::theory::fit"), ["model", "theory"]);
     assert!(referenced("poolsim_crate::x and my_crate::y").is_empty());
 }
+
+/// The module path of a file of `src/`: `a/b.rs` is `[a, b]`, `a/mod.rs` is `[a]`.
+fn module_path(path: &Path) -> Vec<String> {
+    let rel = path.strip_prefix(src()).unwrap().with_extension("");
+    let mut m: Vec<String> = rel.components().map(|c| c.as_os_str().to_str().unwrap().to_string()).collect();
+    if matches!(m.last().map(String::as_str), Some("mod" | "lib" | "main")) {
+        m.pop();
+    }
+    m
+}
+
+/// The module paths `text` names from a file of module `here`: `crate::a::b`,
+/// `super::a` and `self::a`, with `use` groups (`super::{a, b::{c}}`) expanded.
+fn named_paths(text: &str, here: &[String]) -> Vec<Vec<String>> {
+    fn ident(s: &str) -> usize {
+        s.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(s.len())
+    }
+    /// Reads `a::b::{c, d::e}` from the start of `s` into `out`, after `prefix`.
+    fn path(s: &str, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        let mut p = prefix;
+        let mut rest = s;
+        loop {
+            let n = ident(rest);
+            if n == 0 {
+                break;
+            }
+            p.push(rest[..n].to_string());
+            rest = &rest[n..];
+            let Some(after) = rest.strip_prefix("::") else { break };
+            rest = after;
+            if let Some(group) = rest.strip_prefix('{') {
+                // Each top-level item of the group, up to its closing brace.
+                let (mut depth, mut start) = (0, 0);
+                for (i, c) in group.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            path(group[start..i].trim_start(), p.clone(), out);
+                            return;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            path(group[start..i].trim_start(), p.clone(), out);
+                            start = i + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                return;
+            }
+        }
+        out.push(p);
+    }
+    let mut out = Vec::new();
+    for (kw, base) in
+        [("crate::", Vec::new()), ("super::", here[..here.len().saturating_sub(1)].to_vec()), ("self::", here.to_vec())]
+    {
+        for (i, _) in text.match_indices(kw) {
+            if text[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let mut rest = &text[i + kw.len()..];
+            let mut base = base.clone();
+            // `super::super::x`
+            while kw == "super::"
+                && let Some(r) = rest.strip_prefix("super::")
+            {
+                base.pop();
+                rest = r;
+            }
+            path(rest, base, &mut out);
+        }
+    }
+    out
+}
+
+/// Inside every directory of `src/`, the files and subdirectories beside each other
+/// never import each other in a circle. (A module's root file, `mod.rs`, and the files
+/// it declares do refer to each other: one type's methods split over files.)
+#[test]
+fn no_files_beside_each_other_import_each_other_in_a_circle() {
+    let mut all = Vec::new();
+    files(&src(), &mut all);
+    all.sort();
+    let modules: Vec<Vec<String>> = all.iter().map(|p| module_path(p)).collect();
+    // (parent module, from child, to child) for every reference between siblings.
+    let mut edges: BTreeMap<Vec<String>, BTreeMap<String, std::collections::BTreeSet<String>>> = BTreeMap::new();
+    for (path, here) in all.iter().zip(&modules) {
+        let text = fs::read_to_string(path).unwrap();
+        for named in named_paths(&text, here) {
+            // The deepest module both paths are inside; below it, which child each is in.
+            let common = here.iter().zip(&named).take_while(|(a, b)| a == b).count();
+            let (Some(from), Some(to)) = (here.get(common), named.get(common)) else { continue };
+            let sibling = modules.iter().any(|m| m.len() > common && m[..common] == here[..common] && &m[common] == to);
+            if sibling {
+                edges.entry(here[..common].to_vec()).or_default().entry(from.clone()).or_default().insert(to.clone());
+            }
+        }
+    }
+    // A circle is a back edge of a depth-first walk.
+    fn walk<'a>(
+        n: &'a str,
+        g: &'a BTreeMap<String, std::collections::BTreeSet<String>>,
+        stack: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = stack.iter().position(|s| *s == n) {
+            return Some(stack[i..].iter().map(|s| s.to_string()).chain([n.to_string()]).collect());
+        }
+        if !done.insert(n) {
+            return None;
+        }
+        stack.push(n);
+        for next in g.get(n).into_iter().flatten() {
+            if let Some(c) = walk(next, g, stack, done) {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        None
+    }
+    let mut circles = Vec::new();
+    for (dir, g) in &edges {
+        let mut done = std::collections::BTreeSet::new();
+        for n in g.keys() {
+            if let Some(c) = walk(n, g, &mut Vec::new(), &mut done) {
+                circles.push(format!("src/{}: {}", dir.join("/"), c.join(" -> ")));
+                break;
+            }
+        }
+    }
+    assert!(circles.is_empty(), "files that import each other in a circle:\n{}", circles.join("\n"));
+}
+
+#[test]
+fn the_circle_check_reads_paths_and_groups() {
+    let here = ["scenario".to_string(), "validate".to_string(), "dist".to_string()];
+    assert_eq!(
+        named_paths("use super::fields::{Ctx, p_uint};\nuse crate::engine::{SimTime, queue::Queue};", &here),
+        [
+            vec!["engine", "SimTime"],
+            vec!["engine", "queue", "Queue"],
+            vec!["scenario", "validate", "fields", "Ctx"],
+            vec!["scenario", "validate", "fields", "p_uint"],
+        ]
+    );
+    assert_eq!(named_paths("super::super::grid::Axis", &here), [vec!["scenario", "grid", "Axis"]]);
+}

@@ -8,76 +8,48 @@
 //! `bucketQuantile` over classic `le` buckets. Every function but `last_over_time`
 //! drops the metric name from its result, as Prometheus does.
 
-use super::ast::{Expr, ExprKind, Func, Span};
-use super::eval::{Ctx, EvalError, Sample, Value, kahan_sum, mean_of};
+use super::ast::Func;
+use super::value::{Sample, Value, kahan_sum, mean_of};
 use crate::alerts::series::{Labels, METRIC_NAME};
 
-pub(super) fn call(ctx: &Ctx, func: Func, args: &[Expr], span: Span) -> Result<Value, EvalError> {
-    use Func::*;
-    let arg = |i: usize| args.get(i).ok_or(EvalError { span, message: "missing argument".into() });
+/// The value of `abs`, `ceil` or `floor` at `x`.
+pub(super) fn unary(func: Func, x: f64) -> f64 {
     match func {
-        Time => Ok(Value::Scalar(ctx.t_ms as f64 / 1000.0)),
-        Vector => Ok(Value::Vector(vec![Sample { labels: Labels::default(), value: ctx.scalar(arg(0)?)? }])),
-        Scalar => {
-            let v = ctx.vector(arg(0)?)?;
-            Ok(Value::Scalar(if v.len() == 1 { v[0].value } else { f64::NAN }))
-        }
-        Abs => Ok(map(ctx.vector(arg(0)?)?, f64::abs)),
-        Ceil => Ok(map(ctx.vector(arg(0)?)?, f64::ceil)),
-        Floor => Ok(map(ctx.vector(arg(0)?)?, f64::floor)),
-        Clamp | ClampMin | ClampMax => {
-            let v = ctx.vector(arg(0)?)?;
-            let (lo, hi) = match func {
-                Clamp => (ctx.scalar(arg(1)?)?, ctx.scalar(arg(2)?)?),
-                ClampMin => (ctx.scalar(arg(1)?)?, f64::INFINITY),
-                _ => (f64::NEG_INFINITY, ctx.scalar(arg(1)?)?),
-            };
-            if hi < lo {
-                return Ok(Value::Vector(Vec::new()));
-            }
-            Ok(map(v, |x| go_max(lo, go_min(hi, x))))
-        }
-        HistogramQuantile => {
-            let q = ctx.scalar(arg(0)?)?;
-            Ok(Value::Vector(histogram_quantile(q, ctx.vector(arg(1)?)?)))
-        }
-        _ => {
-            let a = arg(0)?;
-            let ExprKind::Range { selector, range_ms } = &a.kind else {
-                return Err(EvalError { span: a.span, message: "expected a range vector selector".into() });
-            };
-            let end = ctx.t_ms.saturating_sub(selector.offset_ms);
-            let mut out = Vec::new();
-            for (labels, samples) in ctx.range(selector, *range_ms) {
-                let value = match func {
-                    Rate => extrapolated_rate(&samples, end - range_ms, end, *range_ms, true, true),
-                    Increase => extrapolated_rate(&samples, end - range_ms, end, *range_ms, true, false),
-                    Delta => extrapolated_rate(&samples, end - range_ms, end, *range_ms, false, false),
-                    Irate => instant_value(&samples, true),
-                    Idelta => instant_value(&samples, false),
-                    MaxOverTime => {
-                        Some(samples.iter().fold(f64::NAN, |m, p| if p.1 > m || m.is_nan() { p.1 } else { m }))
-                    }
-                    MinOverTime => {
-                        Some(samples.iter().fold(f64::NAN, |m, p| if p.1 < m || m.is_nan() { p.1 } else { m }))
-                    }
-                    AvgOverTime => Some(mean_of(&samples)),
-                    SumOverTime => Some(kahan_sum(samples.iter().map(|p| p.1))),
-                    CountOverTime => Some(samples.len() as f64),
-                    LastOverTime => samples.last().map(|p| p.1),
-                    _ => None,
-                };
-                if let Some(value) = value {
-                    let labels = if func == LastOverTime { labels.clone() } else { labels.without_name() };
-                    out.push(Sample { labels, value });
-                }
-            }
-            Ok(Value::Vector(out))
-        }
+        Func::Abs => x.abs(),
+        Func::Ceil => x.ceil(),
+        _ => x.floor(),
     }
 }
 
-fn map(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Value {
+/// `clamp(v, lo, hi)`: no samples when `hi < lo`, as Prometheus.
+pub(super) fn clamp(v: Vec<Sample>, lo: f64, hi: f64) -> Value {
+    if hi < lo {
+        return Value::Vector(Vec::new());
+    }
+    map(v, |x| go_max(lo, go_min(hi, x)))
+}
+
+/// A `*_over_time`, `rate`, `increase`, `delta`, `irate` or `idelta` over one series'
+/// samples in `(end - range_ms, end]`; `None` gives no output sample.
+pub(super) fn over_range(func: Func, samples: &[(i64, f64)], end: i64, range_ms: i64) -> Option<f64> {
+    use Func::*;
+    match func {
+        Rate => extrapolated_rate(samples, end - range_ms, end, range_ms, true, true),
+        Increase => extrapolated_rate(samples, end - range_ms, end, range_ms, true, false),
+        Delta => extrapolated_rate(samples, end - range_ms, end, range_ms, false, false),
+        Irate => instant_value(samples, true),
+        Idelta => instant_value(samples, false),
+        MaxOverTime => Some(samples.iter().fold(f64::NAN, |m, p| if p.1 > m || m.is_nan() { p.1 } else { m })),
+        MinOverTime => Some(samples.iter().fold(f64::NAN, |m, p| if p.1 < m || m.is_nan() { p.1 } else { m })),
+        AvgOverTime => Some(mean_of(samples)),
+        SumOverTime => Some(kahan_sum(samples.iter().map(|p| p.1))),
+        CountOverTime => Some(samples.len() as f64),
+        LastOverTime => samples.last().map(|p| p.1),
+        _ => None,
+    }
+}
+
+pub(super) fn map(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Value {
     Value::Vector(v.into_iter().map(|s| Sample { labels: s.labels.without_name(), value: f(s.value) }).collect())
 }
 
@@ -173,7 +145,7 @@ fn instant_value(samples: &[(i64, f64)], is_rate: bool) -> Option<f64> {
 
 /// `histogram_quantile(q, v)` over classic buckets: samples grouped by their labels
 /// without `__name__` and `le`; samples without a parsable `le` are ignored.
-fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
+pub(super) fn histogram_quantile(q: f64, v: Vec<Sample>) -> Vec<Sample> {
     let mut groups: std::collections::BTreeMap<Labels, Vec<(f64, f64)>> = std::collections::BTreeMap::new();
     for s in v {
         let Some(le) = s.labels.get("le").and_then(parse_go_float) else { continue };

@@ -14,10 +14,12 @@ pub mod lexer;
 mod names;
 mod parser;
 pub mod regex;
+mod value;
 
 pub use ast::{Expr, Span, Type};
-pub use eval::{EvalError, Sample, Value, eval};
+pub use eval::eval;
 pub use lexer::parse_duration;
+pub use value::{EvalError, Sample, Value};
 
 use crate::alerts::KnownMetric;
 

@@ -1,7 +1,7 @@
 //! `request:` and `classes:`: request classes, their shares, pools, holds and priorities.
 
-use super::dist::dist;
-use super::fields::{Ctx, PRIORITIES, choice, fields, named_list, opt_dist, opt_never, p_name, scalar};
+use super::dist::{dist, opt_dist};
+use super::fields::{Ctx, PRIORITIES, choice, fields, named_list, opt_never, p_name, scalar};
 use super::pool::pool_ref;
 use crate::scenario::yaml::Node;
 use crate::scenario::{ClassSpec, Priority};

@@ -2,7 +2,8 @@
 //! refusal time, cores and the pooler in front of it (`pooler.rs`).
 
 use super::DEFAULT_RESERVED_CONNECTIONS;
-use super::fields::{Ctx, fields, join, opt_dist, p_uint};
+use super::dist::opt_dist;
+use super::fields::{Ctx, fields, join, p_uint};
 use super::pooler::pooler;
 use crate::scenario::DatabaseSpec;
 use crate::scenario::yaml::Node;

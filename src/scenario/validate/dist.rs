@@ -178,3 +178,11 @@ pub fn read_empirical_csv(path: &Path) -> Result<Vec<u64>, String> {
     }
     Ok(out)
 }
+
+/// An optional distribution key: zero (`constant 0`) when absent.
+pub(crate) fn opt_dist(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<Dist> {
+    match f.get(key) {
+        Some((n, p)) => dist(ctx, n, &p),
+        None => Some(Dist::Constant(SimDuration::ZERO)),
+    }
+}

@@ -4,13 +4,11 @@
 //! Each records an [`Issue`](crate::scenario::Issue) with the node's position and the key's
 //! dotted path instead of stopping, so every problem of a file is reported at once.
 
-use super::dist::dist;
 use crate::engine::{SimDuration, SimTime};
 use crate::input::suggest;
 use crate::scenario::units::{parse_duration, parse_rate};
 use crate::scenario::yaml::{Key, Node, Pos, Value, push_segment};
 use crate::scenario::{Issue, Priority};
-use crate::workload::Dist;
 use std::path::Path;
 
 /// The problems found so far, and where relative paths (empirical CSV files) start from.
@@ -294,12 +292,5 @@ pub(crate) fn opt_time(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<SimTime> 
     match f.get(key) {
         Some((n, p)) => p_duration(ctx, n, &p).map(|d| SimTime(d.0)),
         None => Some(SimTime::ZERO),
-    }
-}
-
-pub(crate) fn opt_dist(ctx: &mut Ctx, f: &Fields, key: &str) -> Option<Dist> {
-    match f.get(key) {
-        Some((n, p)) => dist(ctx, n, &p),
-        None => Some(Dist::Constant(SimDuration::ZERO)),
     }
 }

@@ -4,13 +4,14 @@
 //! the node's position and the key's dotted path) instead of stopping, so a user
 //! sees every problem of a file in one run. Defaults live here and nowhere else;
 //! `docs/scenarios.md` documents the same keys and defaults.
-
 //!
-//! One file per section of the format: `database.rs`, `fleet.rs`, `pool.rs`,
-//! `class.rs`, `job.rs`, `client.rs`, `workload.rs`, `dist.rs` (distributions)
-//! and `event.rs`; all read their values through the typed field readers of
-//! `fields.rs`. This file holds the top level: [`from_str`], `--set` overrides,
-//! the assembly of a [`Scenario`] and the size limits checked before a run.
+//! One file per section of the format: `database.rs` (and `pooler.rs`),
+//! `fleet.rs`, `pool.rs` (and `library.rs`, the pool library presets),
+//! `class.rs`, `job.rs`, `client.rs`, `workload.rs`, `dist.rs` (distributions),
+//! `event.rs`, `alerts.rs`, `expect.rs` and `sweep.rs`; all read their values
+//! through the typed field readers of `fields.rs`. This file holds the top
+//! level: [`from_str`], `--set` overrides, the assembly of a [`Scenario`] and
+//! the size limits checked before a run.
 
 mod alerts;
 mod class;
@@ -18,19 +19,21 @@ mod client;
 mod database;
 mod dist;
 mod event;
+mod expect;
 mod fields;
 mod fleet;
 mod job;
 mod library;
 mod pool;
 mod pooler;
+mod sweep;
 mod workload;
 
 use std::path::Path;
 
 pub use crate::input::edit_distance;
 pub use dist::read_empirical_csv;
-pub(crate) use fields::{Ctx, Fields, fields, join, list, p_duration, p_positive_duration, p_string, p_uint, scalar};
+use fields::{Ctx, Fields, fields, join, p_duration, p_positive_duration, p_string, p_uint};
 
 use super::yaml::{self, Node, Pos, Value};
 use super::{Change, DatabaseSpec, FleetSpec, Issue, Routing, Scenario, ScenarioError, WorkloadKind};
@@ -287,11 +290,11 @@ fn scenario(ctx: &mut Ctx, root: &Node) -> Option<Scenario> {
         None => Some(Vec::new()),
     };
     let expect = match f.get("expect") {
-        Some((n, p)) => super::expect::parse(ctx, n, &p),
+        Some((n, p)) => expect::parse(ctx, n, &p),
         None => Some(Vec::new()),
     };
     let sweep = match f.get("sweep") {
-        Some((n, p)) => super::sweep::parse(ctx, n, &p).map(Some),
+        Some((n, p)) => sweep::parse(ctx, n, &p).map(Some),
         None => Some(None),
     };
     let alerts = match f.get("alerts") {

@@ -1,8 +1,7 @@
 //! `workload:`: bursts, sequential clients, open-loop rates and closed-loop users.
 
-use super::fields::{
-    Ctx, Fields, fields, join, list, name_of, opt_dist, opt_time, p_duration, p_rate, p_uint, resolve,
-};
+use super::dist::opt_dist;
+use super::fields::{Ctx, Fields, fields, join, list, name_of, opt_time, p_duration, p_rate, p_uint, resolve};
 use super::{MAX_BURST, MAX_USERS};
 use crate::engine::{SimDuration, SimTime};
 use crate::input::suggest;
