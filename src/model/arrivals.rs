@@ -62,7 +62,7 @@ impl Simulation<'_> {
         if let Some(t) = next {
             self.queue.push_in(run.lane, t, Event::Arrive { workload, epoch: run.epoch });
         }
-        self.start_request(workload, u32::MAX, None, 0);
+        self.start_request(workload, u32::MAX, None, 0, None);
     }
 
     pub(super) fn on_user_send(&mut self, workload: u16, user: u32) {
@@ -74,7 +74,7 @@ impl Simulation<'_> {
             return;
         }
         run.sent += 1;
-        self.start_request(workload, user, None, 0);
+        self.start_request(workload, user, None, 0, None);
     }
 
     pub(super) fn on_users_change(&mut self, workload: u16, step: u32) {

@@ -106,6 +106,7 @@ impl Simulation<'_> {
                 instance,
                 error,
                 attempt: 0,
+                counted_call: false,
                 arrival: now,
             });
             self.acquire(slot, generation, instance, priority);

@@ -27,8 +27,17 @@ pub(super) struct ClientCounts {
 
 impl Simulation<'_> {
     /// A request arrives: pick its class (a retry keeps its call's) and worker,
-    /// then ask its pool copy for a connection.
-    pub(super) fn start_request(&mut self, workload: u16, user: u32, class: Option<usize>, attempt: u16) {
+    /// then ask its pool copy for a connection. `retry_of`: for a retry, whether
+    /// its call is counted by the client's figures (it started from the warm-up
+    /// on); `None` for a first attempt, which is decided here.
+    pub(super) fn start_request(
+        &mut self,
+        workload: u16,
+        user: u32,
+        class: Option<usize>,
+        attempt: u8,
+        retry_of: Option<bool>,
+    ) {
         let now = self.now;
         let class = class.unwrap_or_else(|| self.pick_class(workload));
         let worker = self.route();
@@ -45,13 +54,15 @@ impl Simulation<'_> {
             instance,
             error: false,
             attempt,
+            counted_call: true,
             arrival: now,
         });
         self.outstanding[worker as usize] += 1;
         if let Some(c) = &self.scenario.client {
-            if attempt == 0 {
-                self.client.calls += 1;
-            }
+            // Calls count from the warm-up on, as requests do by arrival.
+            let counted = retry_of.unwrap_or_else(|| now >= SimTime::ZERO + self.scenario.warmup);
+            self.requests.get_mut(slot).counted_call = counted;
+            self.client.calls += u64::from(attempt == 0 && counted);
             if let Some(t) = c.timeout {
                 self.queue.push(now + t, Event::ClientTimeout { slot, generation });
             }
@@ -521,12 +532,13 @@ impl Simulation<'_> {
             return Ok(()); // the client gave up on it already
         }
         if let Some(r) = call {
+            let counted = u64::from(r.counted_call);
             if outcome == Outcome::Ok {
-                self.client.succeeded += 1;
+                self.client.succeeded += counted;
             } else if self.retry(&r, outcome == Outcome::TimedOut, false) {
                 return Ok(());
             } else {
-                self.client.gave_up += 1;
+                self.client.gave_up += counted;
             }
         }
         self.user_goes_on(workload, user);
@@ -537,9 +549,10 @@ impl Simulation<'_> {
     pub(super) fn on_client_timeout(&mut self, slot: u32) {
         let r = *self.requests.get(slot);
         self.requests.get_mut(slot).abandoned = true;
-        self.client.timeouts += 1;
+        let counted = u64::from(r.counted_call);
+        self.client.timeouts += counted;
         if !self.retry(&r, false, true) {
-            self.client.gave_up += 1;
+            self.client.gave_up += counted;
             self.user_goes_on(r.workload, r.user);
         }
     }
@@ -566,9 +579,15 @@ impl Simulation<'_> {
             crate::scenario::Jitter::Full => SimDuration::from_secs_f64(b.as_secs_f64() * rng.unit()),
             crate::scenario::Jitter::Equal => SimDuration::from_secs_f64(b.as_secs_f64() * (0.5 + 0.5 * rng.unit())),
         };
-        self.client.retries += 1;
+        self.client.retries += u64::from(r.counted_call);
         self.recorder.retry(self.now);
-        let ev = Event::Retry { workload: r.workload, class: r.class, attempt: r.attempt + 1, user: r.user };
+        let ev = Event::Retry {
+            workload: r.workload,
+            class: r.class,
+            attempt: r.attempt + 1,
+            counted_call: r.counted_call,
+            user: r.user,
+        };
         self.queue.push(self.now + wait, ev);
         true
     }

@@ -94,7 +94,7 @@ enum Event {
     /// The client stops waiting for a request.
     ClientTimeout { slot: u32, generation: u32 },
     /// A client retries a call.
-    Retry { workload: u16, class: u16, attempt: u16, user: u32 },
+    Retry { workload: u16, class: u16, attempt: u8, counted_call: bool, user: u32 },
     /// The next query at the database's CPU may be done (stale if the epoch moved on).
     CpuDone { epoch: u32 },
     /// An open the database refused fails, after `database.refuse_time`.
@@ -812,7 +812,7 @@ impl<'s> Simulation<'s> {
             Event::Burst { workload } => {
                 if let WorkloadRun::Burst { count } = self.workloads[workload as usize].kind {
                     for _ in 0..count {
-                        self.start_request(workload, u32::MAX, None, 0);
+                        self.start_request(workload, u32::MAX, None, 0, None);
                     }
                 }
             }
@@ -831,8 +831,8 @@ impl<'s> Simulation<'s> {
             Event::JobRun { job, copy, .. } => self.on_job_run(job, copy),
             Event::LeakWarning { .. } => self.leak_warnings += 1,
             Event::ClientTimeout { slot, .. } => self.on_client_timeout(slot),
-            Event::Retry { workload, class, attempt, user } => {
-                self.start_request(workload, user, Some(class as usize), attempt)
+            Event::Retry { workload, class, attempt, counted_call, user } => {
+                self.start_request(workload, user, Some(class as usize), attempt, Some(counted_call))
             }
             Event::CpuDone { .. } => self.on_cpu_done(),
             Event::Refused { conn, .. } => self.on_refused_open(conn),

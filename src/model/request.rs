@@ -56,8 +56,11 @@ pub struct Request {
     pub error: bool,
     /// The hold was cut by the statement timeout.
     pub cut: bool,
-    /// Attempt number of the client's call (0: the first).
-    pub attempt: u16,
+    /// Attempt number of the client's call (0: the first; `client.retries` is at most 100).
+    pub attempt: u8,
+    /// The client's call it belongs to started at or after the warm-up: the
+    /// client's figures count it.
+    pub counted_call: bool,
     /// The client gave up on it (client timeout); the server still works on it.
     pub abandoned: bool,
     /// When it arrived.
@@ -73,6 +76,10 @@ pub struct Request {
     pub phase: Phase,
     generation: u32,
 }
+
+// The event loop moves requests around: keep them at 80 bytes (the flags and the
+// attempt number fill the last word exactly).
+const _: () = assert!(std::mem::size_of::<Request>() <= 80);
 
 /// The slab of requests in flight.
 #[derive(Debug, Default)]
@@ -103,7 +110,9 @@ pub struct NewRequest {
     /// A job run that will fail.
     pub error: bool,
     /// Attempt number (0: the first).
-    pub attempt: u16,
+    pub attempt: u8,
+    /// Its call started at or after the warm-up.
+    pub counted_call: bool,
     /// Arrival time.
     pub arrival: SimTime,
 }
@@ -126,6 +135,7 @@ impl Requests {
             error: n.error,
             cut: false,
             attempt: n.attempt,
+            counted_call: n.counted_call,
             abandoned: false,
             arrival: n.arrival,
             entered: n.arrival,
@@ -246,6 +256,7 @@ mod tests {
             instance: 0,
             error: false,
             attempt: 0,
+            counted_call: true,
             arrival: SimTime(t),
         }
     }

@@ -67,6 +67,8 @@ pub struct WorkerSummary {
 }
 
 /// Calls as the clients saw them: a call is a first attempt and its retries.
+/// With a warm-up, the calls whose first attempt arrived from it on (as the
+/// request figures count requests by arrival), with all their retries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClientSummary {
     /// Calls made (first attempts).

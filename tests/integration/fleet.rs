@@ -378,6 +378,24 @@ fn a_503_is_retried_after_its_backoff() {
 }
 
 #[test]
+fn the_clients_figures_count_the_calls_that_start_from_the_warm_up_on() {
+    // Each burst of 10 on a pool of 5 (1 s holds, 500 ms timeout): 5 served at
+    // once, 5 time out at +0.5 s and retry at +1.5 s, when the pool is free.
+    // The call of the burst at 4 s started before the 5 s warm-up: its retries
+    // arrive at 5.5 s and count as requests (by arrival), but not in the client's
+    // figures, which count calls by their start as requests count by arrival.
+    let yaml = "name: t\nwarmup: 5s\npool: {max_size: 5, acquire_timeout: 500ms}\nrequest: {hold: 1s}\n\
+                client: {retries: 1, backoff: 1s, jitter: none}\n\
+                workload:\n  - burst: {at: 4s, count: 10}\n  - burst: {at: 10s, count: 10}\n";
+    let (r, _) = audited(yaml);
+    let c = r.fleet.client.as_ref().unwrap();
+    assert_eq!((c.calls, c.retries, c.succeeded, c.gave_up, c.client_timeouts), (10, 5, 10, 0, 0));
+    assert_eq!(c.amplification, 1.5);
+    // 5 retries at 5.5 s, then 10 + 5 from the burst at 10 s.
+    assert_eq!((r.summary.requests.total, r.summary.requests.ok, r.summary.requests.timed_out), (20, 15, 5));
+}
+
+#[test]
 fn a_client_timeout_abandons_work_the_server_still_does() {
     // The server holds the first attempt 0-2 s; the client gives up at 1.5 s and
     // retries at once; the retry waits for the connection until 2 s and holds it
