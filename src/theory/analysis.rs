@@ -434,7 +434,8 @@ pub fn pool_loads(s: &Scenario) -> Loads {
         let mut priorities: Vec<_> = served.iter().map(|m| m.3).collect();
         priorities.sort_unstable();
         priorities.dedup();
-        if priorities.len() > 1 && load.acquire_timeout_s.is_some() {
+        // With a zero timeout nobody waits (Erlang B), and the order cannot matter.
+        if priorities.len() > 1 && load.acquire_timeout_s.is_some_and(|d| d > 0.0) {
             let named: Vec<String> = served.iter().map(|m| format!("{} {}", m.4, m.3.name())).collect();
             load.broken.push(Broken {
                 assumption: Assumption::FifoWaiters,
