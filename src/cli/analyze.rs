@@ -11,7 +11,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::scenario;
-use crate::theory::analysis::{Analysis, Figure, analyze, fmt_secs, pool_loads};
+use crate::theory::analysis::{Analysis, Figure, analyze};
+use crate::theory::fmt_secs;
+use crate::theory::loads::pool_loads;
 
 /// Arguments of `sim analyze`.
 #[derive(Debug, clap::Args)]

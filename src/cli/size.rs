@@ -58,7 +58,7 @@ pub struct Args {
 /// The size key of the first pool that requests use.
 fn default_key(file: &std::path::Path) -> Result<String> {
     let s = crate::scenario::load(file)?;
-    let loads = crate::theory::analysis::pool_loads(&s);
+    let loads = crate::theory::loads::pool_loads(&s);
     Ok(loads
         .pools
         .iter()

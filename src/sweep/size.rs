@@ -32,7 +32,8 @@ use crate::model::SimError;
 use crate::output::json::{lookup, summary_value};
 use crate::result::RunResult;
 use crate::scenario::{self, ScenarioError};
-use crate::theory::analysis::{BudgetAnalysis, Loads, PoolLoad, budget, budget_max_size, pool_loads};
+use crate::theory::analysis::{BudgetAnalysis, budget, budget_max_size};
+use crate::theory::loads::{Loads, PoolLoad, pool_loads};
 use crate::theory::{mmc_plus_d, mmc_plus_d_wait_quantile};
 
 /// A comparison in a target.

@@ -17,7 +17,8 @@
 //! sampling noise and a start-up transient; `tests/integration/theory.rs`
 //! bounds that difference.
 
-use super::analysis::{ArrivalKind, Assumption, QUEUE_ASSUMPTIONS, pool_loads};
+use super::analysis::QUEUE_ASSUMPTIONS;
+use super::loads::{ArrivalKind, Assumption, pool_loads};
 use super::{mmc, mmc_plus_d};
 use crate::result::{Prediction, Theory};
 use crate::scenario::Scenario;

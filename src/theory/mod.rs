@@ -1,5 +1,9 @@
 //! Closed-form queueing theory for a connection pool, used to cross-check the simulator.
 //!
+//! This file holds the formulas; `loads.rs` reads a scenario into their inputs (and
+//! the assumptions it breaks), `analysis.rs` is `sim analyze`'s report over them, and
+//! `fit.rs` the prediction put beside a run.
+//!
 //! The pool is modelled as `c` identical servers (`c` = the pool's `max_size`):
 //!
 //! * requests arrive as a Poisson process with rate `lambda` per second;
@@ -80,6 +84,7 @@
 
 pub mod analysis;
 pub mod fit;
+pub mod loads;
 
 /// Erlang B blocking probability `B(c, a)` of the `M/M/c/c` loss system.
 ///
@@ -540,6 +545,22 @@ fn truncated_exp_mean_fraction(x: f64) -> f64 {
         -1.0 / x - x.exp() / -x.exp_m1()
     };
     r.clamp(0.0, 1.0)
+}
+
+/// Seconds in a short human form: `250 ms`, `1.5 s`, `never`.
+pub fn fmt_secs(s: f64) -> String {
+    if !s.is_finite() {
+        "never".into()
+    } else if s < 1.0 {
+        format!("{} ms", trim(s * 1e3))
+    } else {
+        format!("{} s", trim(s))
+    }
+}
+
+fn trim(x: f64) -> String {
+    let t = format!("{x:.3}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[cfg(test)]

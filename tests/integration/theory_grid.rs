@@ -12,7 +12,8 @@
 //! Student's t with R - 1 = 5 degrees of freedom a false alarm has probability about
 //! 0.6% per comparison), plus `scale / sqrt(requests)` for the empty-start transient.
 
-use poolsim::theory::analysis::{analyze, pool_loads};
+use poolsim::theory::analysis::analyze;
+use poolsim::theory::loads::pool_loads;
 
 use crate::common::{run, scenario};
 
