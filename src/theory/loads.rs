@@ -2,9 +2,9 @@
 //! `theory` that reads a [`Scenario`], boils it down to one [`PoolLoad`] per pool
 //! (instances, size, timeout, arrival rate and kind, mean and variability of the
 //! hold) plus a [`DatabaseBudget`], and lists the assumptions of the formulas that
-//! the scenario breaks ([`Broken`]). `sim analyze` ([`super::analysis`]) and the
-//! theory block beside a run ([`super::fit`]) both read scenarios through it, so
-//! they agree on what a scenario breaks.
+//! the scenario breaks ([`Broken`]). `sim analyze` (`analysis.rs`) and the theory
+//! block beside a run (`fit.rs`) both read scenarios through it, so they agree on
+//! what a scenario breaks.
 
 use serde::Serialize;
 
