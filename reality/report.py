@@ -61,25 +61,33 @@ def versions():
     return out
 
 
+def judge_one(c, sim, out):
+    """Runs poolsim on `c`'s scenario and judges every figure: (verdict, outside, arrival spread)."""
+    sim_rows, sim_db, sim_summary = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
+    pooler = sim_summary.get("pooler")
+    if pooler and c.extra:
+        # pgbouncer's SHOW POOLS cl_waiting beside poolsim's pooler figure.
+        c.extra = {k: (f"{v} real / {pooler['peak_clients_waiting']} poolsim"
+                       if "cl_waiting" in k and "poolsim" not in str(v) else v)
+                   for k, v in c.extra.items()}
+    real_end = max(float(r["finished_s"]) for r in c.rows) + 0.5
+    sim_end = max(float(r["finished_s"]) for r in sim_rows) + 0.5 if sim_rows else None
+    real_f = figures(c.rows, c.db, real_end, c.order_min_wait_ms)
+    sim_f = figures(sim_rows, sim_db, sim_end, c.order_min_wait_ms)
+    spread = arrival_spread_ms(c.rows) if c.burst else 0.0
+    overrides = {k: v for k, v in c.overrides.items()}
+    skip = set(c.skip) | {k for k, v in overrides.items() if v is None}
+    verdict = judge(real_f, sim_f, spread, overrides, skip, c.connect_slack_ms)
+    return verdict, [v for v in verdict if v[4] == "OUT"], spread
+
+
 def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     results = []
     for c in comps:
-        sim_rows, sim_db, sim_summary = run_sim(sim, c.scenario, os.path.join(out, c.name, "sim"))
-        pooler = sim_summary.get("pooler")
-        if pooler and c.extra:
-            # pgbouncer's SHOW POOLS cl_waiting beside poolsim's pooler figure.
-            c.extra = {k: (f"{v} real / {pooler['peak_clients_waiting']} poolsim" if "cl_waiting" in k else v)
-                       for k, v in c.extra.items()}
-        real_end = max(float(r["finished_s"]) for r in c.rows) + 0.5
-        sim_end = max(float(r["finished_s"]) for r in sim_rows) + 0.5 if sim_rows else None
-        real_f = figures(c.rows, c.db, real_end, c.order_min_wait_ms)
-        sim_f = figures(sim_rows, sim_db, sim_end, c.order_min_wait_ms)
-        spread = arrival_spread_ms(c.rows) if c.burst else 0.0
-        overrides = {k: v for k, v in c.overrides.items()}
-        skip = set(c.skip) | {k for k, v in overrides.items() if v is None}
-        verdict = judge(real_f, sim_f, spread, overrides, skip, c.connect_slack_ms)
-        outside = [v for v in verdict if v[4] == "OUT"]
+        verdict, outside, spread = judge_one(c, sim, out)
         status = "known difference" if c.known else ("pass" if not outside else f"OUT ({len(outside)})")
+        if c.first_run:
+            status += f" (2nd run; 1st: {c.first_run})"
         results.append({"c": c, "verdict": verdict, "status": status, "spread_ms": spread, "outside": outside})
 
     cal = calibration.compute(comps, out)

@@ -193,6 +193,8 @@ class Comparison:
         self.note = note
         self.extra = extra or {}
         self.scenario = os.path.join(SCEN, f"{name}.yaml")
+        # The verdict of the first real run, when this comparison comes from a second one.
+        self.first_run = ""
 
 
 def lab_rows(drive_rows, app_rows, phase, t0):
@@ -788,6 +790,28 @@ def main():
             except Exception as e:  # one broken run must not hide the others
                 errors.append((name, repr(e)))
                 print(f"[reality] run {name} FAILED: {e}", file=sys.stderr, flush=True)
+                continue
+            # A real run is one sample of the machine's scheduling (a thread woken late, a
+            # backend forked slowly): a run with a comparison outside tolerance is run once
+            # more and judged on the second; the report shows the first verdict beside it.
+            outside = {}
+            for c in got:
+                if not c.known:
+                    n = len(report.judge_one(c, SIM, OUT)[1])
+                    if n:
+                        outside[c.name] = f"OUT ({n})"
+            if not outside:
+                continue
+            print(f"[reality] run {name}: {', '.join(outside)} outside tolerance; running it once more",
+                  file=sys.stderr, flush=True)
+            try:
+                again = fn(quick)
+            except Exception as e:
+                errors.append((name, f"second run: {e!r}"))
+                continue
+            for c in again:
+                c.first_run = outside.get(c.name, "pass")
+            comps = [c for c in comps if c not in got] + again
     finally:
         PROCS.stop_all()
     for c in comps:
