@@ -193,8 +193,8 @@ class Comparison:
         self.note = note
         self.extra = extra or {}
         self.scenario = os.path.join(SCEN, f"{name}.yaml")
-        # The verdict of the first real run, when this comparison comes from a second one.
-        self.first_run = ""
+        # The verdict and rows of the first real run, when this comparison comes from a second one.
+        self.first_run, self.first_rows = "", None
 
 
 def lab_rows(drive_rows, app_rows, phase, t0):
@@ -811,6 +811,7 @@ def main():
                 continue
             for c in again:
                 c.first_run = outside.get(c.name, "pass")
+                c.first_rows = next((p.rows for p in got if p.name == c.name), None)
             comps = [c for c in comps if c not in got] + again
     finally:
         PROCS.stop_all()
@@ -821,6 +822,8 @@ def main():
                 "app_arrival_s", "released_s", "hold_ms", "query_ms", "work_ms", "overhead_ms", "proc", "error", "pid"]
         fmt = lambda v: "" if v is None else (f"{v:.6f}" if isinstance(v, float) else v)  # noqa: E731
         write_csv(os.path.join(cdir, "real.csv"), cols, [[fmt(r.get(k)) for k in cols] for r in c.rows])
+        if c.first_rows is not None:
+            write_csv(os.path.join(cdir, "real-1st-run.csv"), cols, [[fmt(r.get(k)) for k in cols] for r in c.first_rows])
         write_csv(os.path.join(cdir, "db.csv"), ["t_s", "connections_open"], [[f"{t:.3f}", n] for t, n in c.db])
     wall = mono() - t_start
     return report.write(comps, errors, SIM, OUT, quick, wall, float(ENV.get("REALITY_INSTALL_S", "0") or 0), FACTS)
