@@ -77,7 +77,7 @@ def judge_one(c, sim, out):
     spread = arrival_spread_ms(c.rows) if c.burst else 0.0
     overrides = {k: v for k, v in c.overrides.items()}
     skip = set(c.skip) | {k for k, v in overrides.items() if v is None}
-    verdict = judge(real_f, sim_f, spread, overrides, skip, c.connect_slack_ms)
+    verdict = judge(real_f, sim_f, spread, overrides, skip, c.connect_slack_ms, c.chain_hold_ms)
     return verdict, [v for v in verdict if v[4] == "OUT"], spread
 
 

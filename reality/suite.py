@@ -182,7 +182,7 @@ class Comparison:
     """One real situation and the poolsim scenario that models it."""
 
     def __init__(self, name, title, rows, db, burst=True, known=None, overrides=None, skip=(), note="", extra=None,
-                 order_min_wait_ms=50.0, connect_slack_ms=0.0):
+                 order_min_wait_ms=50.0, connect_slack_ms=0.0, chain_hold_ms=0.0):
         self.name, self.title, self.rows, self.db = name, title, rows, db
         self.burst, self.known, self.overrides = burst, known, overrides or {}
         # A burst has no arrival order to keep (all arrive at once): order is not compared.
@@ -190,6 +190,8 @@ class Comparison:
         self.order_min_wait_ms = order_min_wait_ms
         # Added to the wait and latency tolerances where many connections open at once (see compare.py).
         self.connect_slack_ms = connect_slack_ms
+        # The hold of one link where waits are chains of holds on a pool of one (see compare.HOLD_DRIFT_MS).
+        self.chain_hold_ms = chain_hold_ms
         self.note = note
         self.extra = extra or {}
         self.scenario = os.path.join(SCEN, f"{name}.yaml")
@@ -420,7 +422,7 @@ def run_lib(kind, quick):
             FACTS[name] = rows  # observed, not compared: poolsim does not say which connection is reused
             continue
         lo, hi = phase_bounds(rows)
-        comps.append(lib_comparison(name, rows, db_series(samples, t0, -0.3, hi + 0.6, names=[apps[name]])))
+        comps.append(lib_comparison(name, rows, db_series(samples, t0, -0.3, hi + 0.6, names=[apps[name]]), holds[name]))
     return comps
 
 
@@ -462,7 +464,7 @@ CONNECT_SLACK_MS = 50.0  # 5 to 10 opens at once
 CONNECT_SLACK_MANY_MS = 100.0  # 16 to 24 opens at once
 
 
-def lib_comparison(name, rows, db):
+def lib_comparison(name, rows, db, hold_s):
     kind = name.split("-")[0]
     if name.endswith("-burst"):
         lazy = kind in ("sqla", "node")  # these open their connections during the burst
@@ -470,7 +472,7 @@ def lib_comparison(name, rows, db):
     barge = "-barge" in name
     known = BARGING.get(kind) if barge else None
     return Comparison(name, LIB_TITLES[name], rows, db, burst=False, known=known,
-                      order_min_wait_ms=-1.0 if barge else 50.0)
+                      order_min_wait_ms=-1.0 if barge else 50.0, chain_hold_ms=hold_s * 1000.0)
 
 
 def run_limits(quick):
@@ -707,8 +709,10 @@ def run_hikari(quick):
             continue
         lo, hi = phase_bounds(rows)
         proc = "hikari0" if name == "hikari-burst" else "hikari1"
+        # Pool of one: waits are chains of holds (see compare.HOLD_DRIFT_MS).
+        chain = 0.0 if name.endswith("-burst") else holds[name] * 1000.0
         comps.append(Comparison(name, titles[name], rows, db_series(samples, t0, -0.3, hi + 0.6, names=[f"rs-{proc}"]),
-                                burst=name.endswith("-burst"),
+                                burst=name.endswith("-burst"), chain_hold_ms=chain,
                                 order_min_wait_ms=-1.0 if name.endswith("-barge") else 50.0,
                                 known=BARGING["hikari"] if name.endswith("-barge") else None))
     # A refused open: the database has 16 slots for the app; minimumIdle 0 so opens happen under the burst.
