@@ -67,8 +67,7 @@ def judge_one(c, sim, out):
     pooler = sim_summary.get("pooler")
     if pooler and c.extra:
         # pgbouncer's SHOW POOLS cl_waiting beside poolsim's pooler figure.
-        c.extra = {k: (f"{v} real / {pooler['peak_clients_waiting']} poolsim"
-                       if "cl_waiting" in k and "poolsim" not in str(v) else v)
+        c.extra = {k: (f"{v} real / {pooler['peak_clients_waiting']} poolsim" if "cl_waiting" in k else v)
                    for k, v in c.extra.items()}
     real_end = max(float(r["finished_s"]) for r in c.rows) + 0.5
     sim_end = max(float(r["finished_s"]) for r in sim_rows) + 0.5 if sim_rows else None
@@ -84,7 +83,7 @@ def judge_one(c, sim, out):
 def write(comps, errors, sim, out, quick, wall_s, install_s, facts_rows=None):
     results = []
     for c in comps:
-        verdict, outside, spread = judge_one(c, sim, out)
+        verdict, outside, spread = c.judged or judge_one(c, sim, out)
         status = "known difference" if c.known else ("pass" if not outside else f"OUT ({len(outside)})")
         if c.first_run:
             status += f" (2nd run; 1st: {c.first_run})"

@@ -197,6 +197,8 @@ class Comparison:
         self.scenario = os.path.join(SCEN, f"{name}.yaml")
         # The verdict and rows of the first real run, when this comparison comes from a second one.
         self.first_run, self.first_rows = "", None
+        # report.judge_one's result, once computed (it runs poolsim).
+        self.judged = None
 
 
 def lab_rows(drive_rows, app_rows, phase, t0):
@@ -801,7 +803,8 @@ def main():
             outside = {}
             for c in got:
                 if not c.known:
-                    n = len(report.judge_one(c, SIM, OUT)[1])
+                    c.judged = report.judge_one(c, SIM, OUT)
+                    n = len(c.judged[1])
                     if n:
                         outside[c.name] = f"OUT ({n})"
             if not outside:
